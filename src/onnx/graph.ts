@@ -1,0 +1,130 @@
+// Read-only queries over a GraphProto. Nothing here knows about quantization.
+import type { onnx } from './proto/onnx.js';
+import { elemTypeName, toNumber, type ElemType } from './tensor.js';
+
+export type Graph = onnx.IGraphProto;
+export type Node = onnx.INodeProto;
+
+/** A dimension is a number, a symbolic name ('batch'), or unknown (null). */
+export type Dim = number | string | null;
+
+export interface ValueSpec {
+  name: string;
+  type: ElemType | 'unknown';
+  /** null when the rank is unknown. */
+  dims: Dim[] | null;
+}
+
+export function valueSpec(v: onnx.IValueInfoProto): ValueSpec {
+  const tt = v.type?.tensor_type;
+  const type = (tt?.elem_type && elemTypeName(tt.elem_type)) || 'unknown';
+  const dims = tt?.shape
+    ? (tt.shape.dim ?? []).map((d): Dim => (d.dim_param ? d.dim_param : d.dim_value != null ? toNumber(d.dim_value as number) : null))
+    : null;
+  return { name: v.name ?? '', type, dims };
+}
+
+/** The graph's real inputs: declared inputs that are not initializers. */
+export function graphInputs(g: Graph): ValueSpec[] {
+  const inits = new Set((g.initializer ?? []).map((t) => t.name));
+  return (g.input ?? []).filter((i) => !inits.has(i.name)).map(valueSpec);
+}
+
+export function graphOutputs(g: Graph): ValueSpec[] {
+  return (g.output ?? []).map(valueSpec);
+}
+
+export function initializerMap(g: Graph): Map<string, onnx.ITensorProto> {
+  return new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+}
+
+/** Tensor name -> the node that produces it. */
+export function producerMap(g: Graph): Map<string, Node> {
+  const m = new Map<string, Node>();
+  for (const n of g.node ?? []) for (const o of n.output ?? []) if (o) m.set(o, n);
+  return m;
+}
+
+/** Tensor name -> the nodes that read it (subgraph reads not included). */
+export function consumerMap(g: Graph): Map<string, Node[]> {
+  const m = new Map<string, Node[]>();
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) {
+      if (!i) continue;
+      const list = m.get(i);
+      if (list) list.push(n);
+      else m.set(i, [n]);
+    }
+  }
+  return m;
+}
+
+/** Value infos known for any tensor: graph inputs, outputs and value_info. */
+export function valueSpecMap(g: Graph): Map<string, ValueSpec> {
+  const m = new Map<string, ValueSpec>();
+  for (const v of [...(g.input ?? []), ...(g.value_info ?? []), ...(g.output ?? [])]) m.set(v.name ?? '', valueSpec(v));
+  return m;
+}
+
+/** Kahn's algorithm; keeps the original order among ready nodes. Throws on a cycle. */
+export function topologicalOrder(g: Graph): Node[] {
+  const nodes = g.node ?? [];
+  const produced = producerMap(g);
+  const indeg = new Map<Node, number>();
+  const users = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    let d = 0;
+    for (const i of n.input ?? []) {
+      const p = i ? produced.get(i) : undefined;
+      if (p && p !== n) {
+        d++;
+        const u = users.get(p);
+        if (u) u.push(n);
+        else users.set(p, [n]);
+      }
+    }
+    indeg.set(n, d);
+  }
+  const ready = nodes.filter((n) => indeg.get(n) === 0);
+  const order: Node[] = [];
+  while (ready.length) {
+    const n = ready.shift()!;
+    order.push(n);
+    for (const u of users.get(n) ?? []) {
+      const d = indeg.get(u)! - 1;
+      indeg.set(u, d);
+      if (d === 0) ready.push(u);
+    }
+  }
+  if (order.length !== nodes.length) throw new Error('graph has a cycle');
+  return order;
+}
+
+export function attr(n: Node, name: string): onnx.IAttributeProto | undefined {
+  return (n.attribute ?? []).find((a) => a.name === name);
+}
+
+export function attrInt(n: Node, name: string, fallback: number): number {
+  const a = attr(n, name);
+  return a && a.i != null ? toNumber(a.i as number) : fallback;
+}
+
+export function attrInts(n: Node, name: string): number[] | undefined {
+  const a = attr(n, name);
+  return a?.ints ? a.ints.map((v) => toNumber(v as number)) : undefined;
+}
+
+export function attrFloat(n: Node, name: string, fallback: number): number {
+  const a = attr(n, name);
+  return a && a.f != null ? a.f : fallback;
+}
+
+export function attrString(n: Node, name: string, fallback: string): string {
+  const a = attr(n, name);
+  return a?.s ? Buffer.from(a.s).toString('utf8') : fallback;
+}
+
+/** A name for a node in messages: its name, or op type and first output. */
+export function nodeLabel(n: Node): string {
+  return n.name || `${n.op_type}(${n.output?.[0] ?? '?'})`;
+}
