@@ -128,3 +128,18 @@ export function attrString(n: Node, name: string, fallback: string): string {
 export function nodeLabel(n: Node): string {
   return n.name || `${n.op_type}(${n.output?.[0] ?? '?'})`;
 }
+
+/**
+ * Tensors whose value does not depend on the graph inputs: initializers,
+ * Constant outputs, and outputs of nodes that read only such tensors
+ * (exporters leave many of those unfolded).
+ */
+export function constantTensors(g: Graph): Set<string> {
+  const c = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  for (const n of topologicalOrder(g)) {
+    const ins = (n.input ?? []).filter((i) => i);
+    const constant = n.op_type === 'Constant' || (ins.length > 0 && ins.every((i) => c.has(i)) && !(n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length));
+    if (constant) for (const o of n.output ?? []) if (o) c.add(o);
+  }
+  return c;
+}

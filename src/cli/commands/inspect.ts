@@ -1,0 +1,49 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { loadModel } from '../../onnx/model.js';
+import { inspectModel } from '../../stages/inspect.js';
+import { inspectReportSchema, type InspectReport } from '../../report/schemas/inspect.js';
+import { renderTable } from '../../report/table.js';
+import { action, emit } from '../action.js';
+import type { ValueSpec } from '../../onnx/graph.js';
+
+const shape = (v: Pick<ValueSpec, "dims">) => (v.dims ? `[${v.dims.map((d) => d ?? '?').join(', ')}]` : '(unknown rank)');
+
+function summary(r: InspectReport): string {
+  const mb = (r.sizeBytes / 1e6).toFixed(2);
+  const lines = [
+    `${chalk.bold(r.model.path)}  ${mb} MB, ${r.parameters.toLocaleString('en-US')} parameters, ${r.nodes} nodes`,
+    `  opset ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}; IR ${r.irVersion}; producer ${r.producer.name || '?'} ${r.producer.version}`,
+    '',
+    chalk.bold('Inputs'),
+    ...r.inputs.map((v) => `  ${chalk.cyan(v.name)}  ${v.type} ${shape(v)}`),
+    chalk.bold('Outputs'),
+    ...r.outputs.map((v) => `  ${chalk.cyan(v.name)}  ${v.type} ${shape(v)}`),
+    '',
+    chalk.bold('Ops'),
+    '  ' + Object.entries(r.opCounts).map(([op, n]) => `${op} ${chalk.dim('×')}${n}`).join(', '),
+    '',
+    chalk.bold(`Quantizable layers (${r.quantizableLayers.length})`),
+  ];
+  if (r.quantizableLayers.length) {
+    lines.push(renderTable(
+      ['layer', 'op', 'weight shape', 'params'],
+      r.quantizableLayers.map((l) => [l.name, chalk.yellow(l.opType), `[${l.weightShape.join(', ')}]`, l.params.toLocaleString('en-US')]),
+    ));
+  } else {
+    lines.push(chalk.yellow('  none: no Conv, ConvTranspose, Gemm or MatMul with a constant weight'));
+  }
+  return lines.join('\n');
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('show opset, inputs/outputs, op counts and the quantizable layers of a model')
+    .argument('<model>', 'ONNX model')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(action(async (modelPath: string, opts: { json?: boolean }) => {
+      const report = inspectReportSchema.parse(inspectModel(loadModel(modelPath)));
+      emit(report, opts.json, summary);
+    }));
+}

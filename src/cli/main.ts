@@ -1,0 +1,31 @@
+// The qtool command line: a thin layer over src/stages/.
+import { Command, CommanderError } from 'commander';
+import { QTOOL_VERSION } from '../report/io.js';
+import { fail } from './action.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerEval } from './commands/eval.js';
+import { registerCalibrate } from './commands/calibrate.js';
+
+const program = new Command();
+program
+  .name('qtool')
+  .description('Quantize FP32 ONNX models to accurate INT8: calibrate, find sensitive layers, keep them in float, fine-tune.')
+  .version(QTOOL_VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerInspect(program);
+registerEval(program);
+registerCalibrate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; a bad flag or a missing argument is bad input.
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  const err = e as Error & { exitCode?: number };
+  if (err.exitCode === 1 || err.exitCode === 2) fail(err.message, err.exitCode);
+  throw e;
+}

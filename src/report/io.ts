@@ -1,0 +1,60 @@
+// Reading and writing JSON reports: every report is validated by its zod
+// schema on the way out and on the way in, and written atomically.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { fileError } from '../util/errors.js';
+import { readInputFile, writeFileAtomic } from '../util/files.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const QTOOL_VERSION = pkg.version;
+
+/** Fields every report carries. */
+export const reportHeader = {
+  qtoolVersion: z.string(),
+  model: z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  /** The command line that made the report. */
+  command: z.string(),
+  options: z.record(z.string(), z.unknown()),
+};
+
+export function commandLine(): string {
+  return ['qtool', ...process.argv.slice(2)].join(' ');
+}
+
+/** JSON with non-finite numbers as null and typed arrays as plain arrays. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v),
+    2,
+  ) + '\n';
+}
+
+export function writeReport<S extends z.ZodType>(path: string, schema: S, report: z.input<S>): void {
+  const checked = schema.parse(report);
+  writeFileAtomic(path, toJson(checked));
+}
+
+/**
+ * Reads and validates a report; with `modelSha256`, refuses a report that was
+ * made for another model.
+ */
+export function readReport<S extends z.ZodType>(path: string, schema: S, modelSha256?: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readInputFile(path).toString('utf8'));
+  } catch (e) {
+    if ((e as Error).name === 'InputError') throw e;
+    throw fileError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw fileError(path, `not a valid report: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  const data = r.data as { model?: { sha256?: string; path?: string } };
+  if (modelSha256 && data.model?.sha256 && data.model.sha256 !== modelSha256) {
+    throw fileError(path, `was made for another model (${data.model.path}, sha256 ${data.model.sha256.slice(0, 12)}…), not this one (sha256 ${modelSha256.slice(0, 12)}…)`);
+  }
+  return r.data;
+}

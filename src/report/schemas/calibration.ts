@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { reportHeader } from '../io.js';
+
+const range = z.object({ min: z.number(), max: z.number() });
+
+/** calibration.json: what later stages need to rebuild the quantized model. */
+export const calibrationSchema = z.object({
+  schema: z.literal('qtool/calibration@1'),
+  ...reportHeader,
+  data: z.object({ path: z.string(), samples: z.number() }),
+  selectedMethod: z.string(),
+  perChannel: z.boolean(),
+  activationType: z.enum(['uint8', 'int8']),
+  clipGelu: z.number().nullable(),
+  layers: z.array(z.object({ name: z.string(), opType: z.string(), weight: z.string(), params: z.number() })),
+  tensors: z.array(z.object({
+    name: z.string(),
+    min: z.number(),
+    max: z.number(),
+    count: z.number(),
+    /** The streamed histogram (signed, power-of-two range), sparse. */
+    histogram: z.object({
+      nbins: z.number(), count: z.number(), nonFinite: z.number(), min: z.number(), max: z.number(), range: z.number(),
+      bins: z.array(z.tuple([z.number(), z.number()])),
+    }),
+    /** The range each method chose. */
+    ranges: z.record(z.string(), range),
+    sharesScaleWith: z.string().nullable(),
+    selected: range.extend({ scale: z.number().positive(), zeroPoint: z.number().int(), type: z.enum(['uint8', 'int8']) }),
+  })),
+});
+export type Calibration = z.infer<typeof calibrationSchema>;

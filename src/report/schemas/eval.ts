@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { reportHeader } from '../io.js';
+
+export const evalReportSchema = z.object({
+  schema: z.literal('qtool/eval@1'),
+  ...reportHeader,
+  data: z.object({ path: z.string(), samples: z.number() }),
+  labels: z.string().nullable(),
+  reference: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  /** Top-1 accuracy against the labels, percent. */
+  top1: z.number().nullable(),
+  /** Top-1 agreement with the reference model, percent. */
+  agreement: z.number().nullable(),
+  /** Output SQNR against the reference in dB; null when there is no reference or outputs are identical. */
+  sqnrDb: z.number().nullable(),
+  batchSize: z.number(),
+  medianBatchMs: z.number(),
+  referenceMedianBatchMs: z.number().nullable(),
+});
+export type EvalReport = z.infer<typeof evalReportSchema>;

@@ -1,0 +1,43 @@
+// Running a model over a dataset in batches.
+import { ort, type Session } from './session.js';
+import { batchFeeds, batchRanges } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+
+export interface BatchResult {
+  start: number;
+  size: number;
+  outputs: Record<string, ort.Tensor>;
+  /** Wall time of session.run for this batch, in milliseconds. */
+  ms: number;
+}
+
+export interface RunOptions {
+  batchSize: number;
+  /** Output names to fetch; default: the session's outputs. */
+  outputNames?: string[];
+  /** Called after every batch, e.g. to advance a progress bar or fold statistics. */
+  onBatch: (r: BatchResult) => void | Promise<void>;
+  /** Only the first `limit` samples. */
+  limit?: number;
+}
+
+export async function runBatches(session: Session, ds: Dataset, opts: RunOptions): Promise<void> {
+  const count = Math.min(ds.count, opts.limit ?? ds.count);
+  for (const { start, size } of batchRanges(count, opts.batchSize, ds.fixedBatch)) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(batchFeeds(ds, start, size))) {
+      feeds[name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
+    }
+    const t0 = performance.now();
+    const outputs = await session.run(feeds, opts.outputNames ?? session.outputNames);
+    const ms = performance.now() - t0;
+    await opts.onBatch({ start, size, outputs, ms });
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -1,0 +1,38 @@
+// `qtool inspect`: what a model is made of, and what qtool would quantize.
+import type { LoadedModel } from '../onnx/model.js';
+import { graphInputs, graphOutputs } from '../onnx/graph.js';
+import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
+import { findQuantizableLayers } from '../quant/quantizable.js';
+import { commandLine, QTOOL_VERSION } from '../report/io.js';
+import type { InspectReport } from '../report/schemas/inspect.js';
+
+export function inspectModel(m: LoadedModel): InspectReport {
+  const g = m.model.graph!;
+  const opCounts: Record<string, number> = {};
+  for (const n of g.node ?? []) {
+    const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op_type}` : n.op_type!;
+    opCounts[key] = (opCounts[key] ?? 0) + 1;
+  }
+  const parameters = (g.initializer ?? [])
+    .filter((t) => t.data_type === 1 || t.data_type === 10 || t.data_type === 11)
+    .reduce((s, t) => s + sizeOf(dimsOf(t)), 0);
+  return {
+    schema: 'qtool/inspect@1',
+    qtoolVersion: QTOOL_VERSION,
+    model: { path: m.path, sha256: m.sha256 },
+    command: commandLine(),
+    options: {},
+    irVersion: toNumber(m.model.ir_version as number),
+    opsets: m.model.opset_import.map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version as number) })),
+    producer: { name: m.model.producer_name ?? '', version: m.model.producer_version ?? '' },
+    sizeBytes: m.bytes.length,
+    parameters,
+    inputs: graphInputs(g),
+    outputs: graphOutputs(g),
+    nodes: (g.node ?? []).length,
+    opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    quantizableLayers: findQuantizableLayers(g).map((l) => ({
+      name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params,
+    })),
+  };
+}
