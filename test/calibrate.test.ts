@@ -71,7 +71,7 @@ test('without --eval the default method is named with its reason', () => {
   const r = calibrateMlp(out, '--json');
   assert.equal(r.code, 0, r.stderr);
   const report = calibrateReportSchema.parse(JSON.parse(r.stdout));
-  assert.equal(report.selected.method, 'entropy');
+  assert.equal(report.selected.method, 'mse');
   assert.match(report.selected.reason, /default/);
   assert.equal(report.methods.length, 0);
 });

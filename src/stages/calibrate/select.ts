@@ -2,8 +2,12 @@
 import type { MethodResult } from '../../report/schemas/calibrate.js';
 import type { MethodSpec } from './methods.js';
 
-/** Used without evaluation data: TensorRT's default, and among the best across Wu et al.'s CNNs and transformers. */
-export const DEFAULT_METHOD = 'entropy';
+/**
+ * Used without evaluation data. MSE minimises the expected quantization error
+ * directly; entropy (TensorRT's default) can clip hard where one value
+ * dominates a tensor, as MNIST's background does in the samples' first layers.
+ */
+export const DEFAULT_METHOD = 'mse';
 
 export interface Selection {
   method: string;
@@ -27,7 +31,7 @@ export function selectMethod(methods: MethodSpec[], results: MethodResult[], sel
     return { method: best.method, reason: `best ${by} on the evaluation data (SQNR breaks ties)` };
   }
   if (methods.some((m) => m.id === DEFAULT_METHOD)) {
-    return { method: DEFAULT_METHOD, reason: 'the default without --eval data: TensorRT\'s KL-divergence calibration, robust across CNNs and transformers (pass --eval to pick by accuracy)' };
+    return { method: DEFAULT_METHOD, reason: 'the default without --eval data: the range with the least expected quantization error (pass --eval to pick by accuracy)' };
   }
-  return { method: methods[0].id, reason: 'the only method computed' };
+  return { method: methods[0].id, reason: `the first method given (${DEFAULT_METHOD}, the default, was not computed)` };
 }
