@@ -28,6 +28,7 @@ export async function collectHistograms(
     await runBatches(session, ds, {
       batchSize: opts.batchSize,
       outputNames: [...tensors],
+      label,
       onBatch: ({ size, outputs, ms }) => {
         const t0 = performance.now();
         for (const t of tensors) histograms.get(t)!.update(outputs[t].data as Float32Array);

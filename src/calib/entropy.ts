@@ -52,16 +52,19 @@ export function entropyDivergences(abs: Float64Array, start = ENTROPY_START_BIN,
     const last = abs[i - 1];
     if (inside === 0 || (outliers > 0 && last === 0)) continue;
     // sum over quantized bins of [sum b log b - M log(M / n)] (>= 0 each).
+    // Quantized bin k holds source bins [ceil(k i / nq), ceil((k+1) i / nq)).
     let d = 0;
     let lastQ = 0;
-    for (let k = 0; k < nq; k++) {
-      const s = Math.ceil((k * i) / nq);
-      const e = Math.ceil(((k + 1) * i) / nq);
+    let s = 0;
+    for (let k = 1; k <= nq; k++) {
+      const e = Math.ceil((k * i) / nq);
       const m = B[e] - B[s];
-      if (m === 0) continue;
-      const q = m / (Z[e] - Z[s]);
-      d += L[e] - L[s] - m * Math.log(q);
-      lastQ = q; // the last quantized bin with mass holds bin i-1 when last > 0
+      if (m !== 0) {
+        const q = m / (Z[e] - Z[s]);
+        d += L[e] - L[s] - m * Math.log(q);
+        lastQ = q; // the last quantized bin with mass holds bin i-1 when last > 0
+      }
+      s = e;
     }
     if (outliers > 0) {
       // P[i-1] = last + outliers instead of last; Q[i-1] unchanged.

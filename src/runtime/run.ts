@@ -2,6 +2,7 @@
 import { ort, type Session } from './session.js';
 import { batchFeeds, batchRanges } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
+import { InputError } from '../util/errors.js';
 
 export interface BatchResult {
   start: number;
@@ -19,6 +20,8 @@ export interface RunOptions {
   onBatch: (r: BatchResult) => void | Promise<void>;
   /** Only the first `limit` samples. */
   limit?: number;
+  /** Names the model in errors (usually its path). */
+  label: string;
 }
 
 export async function runBatches(session: Session, ds: Dataset, opts: RunOptions): Promise<void> {
@@ -29,7 +32,14 @@ export async function runBatches(session: Session, ds: Dataset, opts: RunOptions
       feeds[name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
     }
     const t0 = performance.now();
-    const outputs = await session.run(feeds, opts.outputNames ?? session.outputNames);
+    let outputs: Record<string, ort.Tensor>;
+    try {
+      outputs = await session.run(feeds, opts.outputNames ?? session.outputNames);
+    } catch (e) {
+      // Shapes and types were checked up front; what remains is the model's own complaint.
+      const why = String((e as Error).message ?? e).split('\n')[0];
+      throw new InputError(`${opts.label}: onnxruntime failed on samples ${start}..${start + size - 1} of ${ds.path} (${why})`);
+    }
     const ms = performance.now() - t0;
     await opts.onBatch({ start, size, outputs, ms });
   }

@@ -1,8 +1,8 @@
 // `qtool eval`: accuracy of a model on labelled data, and/or how closely it
 // follows a reference (FP32) model on the same inputs.
 import { loadModel, type LoadedModel } from '../onnx/model.js';
-import { graphInputs } from '../onnx/graph.js';
-import { loadDataset } from '../data/dataset.js';
+import { graphInputs, type ValueSpec } from '../onnx/graph.js';
+import { dimsText, loadDataset } from '../data/dataset.js';
 import { checkLabelRange, loadLabels } from '../data/labels.js';
 import { fileError } from '../util/errors.js';
 import { commandLine, QTOOL_VERSION } from '../report/io.js';
@@ -20,12 +20,19 @@ export interface EvalOptions {
   batchSize: number;
 }
 
-/** The reference must take the same inputs as the model. */
+/** The reference must take the same inputs as the model: names, ranks and fixed dims. */
 export function loadReference(path: string, model: LoadedModel): LoadedModel {
   const ref = loadModel(path);
-  const a = graphInputs(model.model.graph!).map((i) => i.name).join(',');
-  const b = graphInputs(ref.model.graph!).map((i) => i.name).join(',');
-  if (a !== b) throw fileError(path, `reference model inputs (${b}) differ from the model's (${a})`);
+  const mine = graphInputs(model.model.graph!);
+  const theirs = graphInputs(ref.model.graph!);
+  const names = (l: ValueSpec[]) => l.map((i) => i.name).join(', ');
+  if (names(mine) !== names(theirs)) throw fileError(path, `reference model inputs (${names(theirs)}) differ from the model's (${names(mine)})`);
+  theirs.forEach((r, k) => {
+    const m = mine[k];
+    const fits = !r.dims || !m.dims || (r.dims.length === m.dims.length &&
+      r.dims.every((d, i) => typeof d !== 'number' || typeof m.dims![i] !== 'number' || d === m.dims![i] || i === 0));
+    if (!fits) throw fileError(path, `reference model input '${r.name}' has shape ${dimsText(r.dims)}, the model's is ${dimsText(m.dims)}`);
+  });
   return ref;
 }
 

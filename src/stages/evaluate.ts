@@ -35,6 +35,7 @@ export async function collectOutputs(bytes: Uint8Array, label: string, ds: Datas
     await runBatches(session, ds, {
       batchSize: opts.batchSize,
       limit: count,
+      label,
       outputNames: [outName],
       onBatch: ({ start, size, outputs, ms }) => {
         const t = outputs[outName];

@@ -1,0 +1,31 @@
+// Cost of each calibrator on a full 4096-bin histogram, and of folding 1M
+// values into a histogram, in CPU milliseconds (best of several runs, so a
+// busy machine does not inflate it). Run: node dist/bench/calibrators.bench.js
+import { HIST_BINS, TensorHistogram } from '../src/calib/histogram.js';
+import { calibOptions, rangeFor, type CalibMethod } from '../src/calib/methods.js';
+
+function cpuMs(f: () => void): number {
+  const t0 = process.cpuUsage();
+  f();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+}
+const best = (n: number, f: () => void) => Math.min(...Array.from({ length: n }, () => cpuMs(f)));
+
+// Every bin non-empty: the worst case for all methods.
+const x = Float32Array.from({ length: 3 * HIST_BINS }, (_, i) => -1024 + (2048 * (i + 0.5)) / (3 * HIST_BINS));
+const h = TensorHistogram.of(x);
+const methods: CalibMethod[] = [{ family: 'max' }, { family: 'percentile', percentile: 99.99 }, { family: 'mse' }, { family: 'entropy' }];
+for (const m of methods) {
+  for (const [name, opts] of [['uint8 asymmetric', calibOptions('uint8', false)], ['int8 symmetric', calibOptions('int8', true)]] as const) {
+    rangeFor(m, h, opts);
+    console.log(`${m.family.padEnd(10)} ${name.padEnd(16)} ${best(7, () => rangeFor(m, h, opts)).toFixed(2)} ms`);
+  }
+}
+// Box-Muller normal values, seeded by a simple LCG for repeatability.
+let seed = 61;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+const big = Float32Array.from({ length: 1_000_000 }, () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd()));
+const hist = new TensorHistogram();
+hist.update(big);
+console.log(`histogram update, 1M values: ${best(5, () => hist.update(big)).toFixed(1)} ms`);
