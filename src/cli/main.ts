@@ -5,6 +5,7 @@ import { fail } from './action.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerEval } from './commands/eval.js';
 import { registerCalibrate } from './commands/calibrate.js';
+import { registerDoctor } from './commands/doctor.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
 registerInspect(program);
 registerEval(program);
 registerCalibrate(program);
+registerDoctor(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -52,9 +52,38 @@ export function saveModel(model: Model, path: string): Uint8Array {
   return bytes;
 }
 
-/** A deep copy, so that rewrites never touch the caller's model. */
+/**
+ * A copy whose structure (nodes, their inputs/outputs/attributes, graph inputs,
+ * outputs, value infos, the initializer list, metadata) can be edited without
+ * touching the caller's model. Initializer tensors are shared, not copied:
+ * weights are the bulk of a model, and rewrites replace them rather than
+ * mutate them. Subgraphs (If/Loop bodies) are deep-copied.
+ */
 export function cloneModel(model: Model): Model {
-  return onnx.ModelProto.decode(encodeModel(model));
+  const m = onnx.ModelProto.create({ ...model });
+  m.opset_import = model.opset_import.map((o) => onnx.OperatorSetIdProto.create({ ...o }));
+  m.metadata_props = model.metadata_props.map((p) => onnx.StringStringEntryProto.create({ ...p }));
+  const g = model.graph!;
+  m.graph = onnx.GraphProto.create({
+    ...g,
+    node: (g.node ?? []).map(cloneNode),
+    input: [...(g.input ?? [])],
+    output: [...(g.output ?? [])],
+    value_info: [...(g.value_info ?? [])],
+    initializer: [...(g.initializer ?? [])],
+  });
+  return m;
+}
+
+function cloneNode(n: onnx.INodeProto): onnx.NodeProto {
+  const hasSubgraph = (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length);
+  if (hasSubgraph) return onnx.NodeProto.decode(onnx.NodeProto.encode(n).finish());
+  return onnx.NodeProto.create({
+    ...n,
+    input: [...(n.input ?? [])],
+    output: [...(n.output ?? [])],
+    attribute: (n.attribute ?? []).map((a) => onnx.AttributeProto.create({ ...a })),
+  });
 }
 
 /** The opset version of the default ONNX domain. */

@@ -21,6 +21,14 @@ export interface QdqOptions {
   perChannel: boolean;
   /** Recorded in the model's metadata. */
   metadata?: Record<string, string>;
+  /** Quantized weights by layer, reused across models built from the same FP32 model and perChannel setting. */
+  weightCache?: Map<string, QuantizedWeight>;
+}
+
+export interface QuantizedWeight {
+  q: Int8Array;
+  scales: Float32Array;
+  zeroPoints: Int8Array;
 }
 
 const qName = (t: string) => `${t}_QuantizeLinear_Output`;
@@ -69,13 +77,15 @@ export function buildQdqModel(fp32: Model, plan: QuantPlan, qparams: Map<string,
   const weightNodes = new Map<onnx.NodeProto, onnx.NodeProto[]>();
   for (const layer of plan.layers) {
     const n = at(layer.node);
-    const w = inits.get(layer.weight)!;
-    const wData = tensorToArray(w).data as Float32Array;
     const axis = perChannelAxis(layer, opts.perChannel);
-    const wq = axis === undefined
-      ? (() => { const r = quantizeWeightPerTensor(wData); return { q: r.q, scales: Float32Array.of(r.scale), zeroPoints: Int8Array.of(r.zeroPoint) }; })()
-      : quantizeWeightPerChannel(wData, layer.weightDims, axis);
     const base = `${layer.weight}@${layer.name}`;
+    const wq: QuantizedWeight = opts.weightCache?.get(base) ?? (() => {
+      const wData = tensorToArray(inits.get(layer.weight)!).data as Float32Array;
+      if (axis !== undefined) return quantizeWeightPerChannel(wData, layer.weightDims, axis);
+      const r = quantizeWeightPerTensor(wData);
+      return { q: r.q, scales: Float32Array.of(r.scale), zeroPoints: Int8Array.of(r.zeroPoint) };
+    })();
+    opts.weightCache?.set(base, wq);
     const perAxis = axis !== undefined;
     newInits.push(
       makeTensor(`${base}_quantized`, 'int8', layer.weightDims, wq.q),

@@ -9,7 +9,7 @@ import { loadLabels, checkLabelRange } from '../../data/labels.js';
 import { collectHistograms } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import { planQuantization, type QuantPlan } from '../../quant/plan.js';
-import { buildQdqModel, type ActivationType } from '../../quant/qdq.js';
+import { buildQdqModel, type ActivationType, type QuantizedWeight } from '../../quant/qdq.js';
 import { clipGelu, type ClippedActivation } from '../../quant/clip-activation.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -91,15 +91,21 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
   const pass = await collectHistograms(model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize: opts.batchSize });
   checkStatistics(ds, plan, pass.histograms);
 
-  const perMethod = new Map<string, { ranges: Map<string, AssignedRange>; bytes: Uint8Array }>();
+  const perMethod = new Map<string, { ranges: Map<string, AssignedRange>; bytes?: Uint8Array }>();
   for (const m of opts.methods) {
-    const ranges = assignQParams(pass.histograms, plan.tensors, m, opts.activationType, plan.sharedScale);
-    const q = buildQdqModel(model, plan, ranges, {
-      perChannel: opts.perChannel,
-      metadata: { 'qtool.version': QTOOL_VERSION, 'qtool.calibration': m.id, 'qtool.activation_type': opts.activationType },
-    });
-    perMethod.set(m.id, { ranges, bytes: encodeModel(q) });
+    perMethod.set(m.id, { ranges: assignQParams(pass.histograms, plan.tensors, m, opts.activationType, plan.sharedScale) });
   }
+  // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
+  const weightCache = new Map<string, QuantizedWeight>();
+  const modelBytes = (id: string): Uint8Array => {
+    const entry = perMethod.get(id)!;
+    entry.bytes ??= encodeModel(buildQdqModel(model, plan, entry.ranges, {
+      perChannel: opts.perChannel,
+      weightCache,
+      metadata: { 'qtool.version': QTOOL_VERSION, 'qtool.calibration': id, 'qtool.activation_type': opts.activationType },
+    }));
+    return entry.bytes;
+  };
 
   // Comparison on held-out data: FP32 outputs once, then each method's model.
   let fp32Scores: { top1?: number } | undefined;
@@ -109,7 +115,8 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     if (labels) checkLabelRange(labels, ref.cols, inputs.labels!);
     fp32Scores = scoreOutputs(ref, { labels });
     for (const m of opts.methods) {
-      const out = await collectOutputs(perMethod.get(m.id)!.bytes, `${m.id} INT8 model`, evalDs, { batchSize: opts.batchSize, progress: `eval ${m.id}` });
+      const out = await collectOutputs(modelBytes(m.id), `${m.id} INT8 model`, evalDs, { batchSize: opts.batchSize, progress: `eval ${m.id}` });
+      perMethod.get(m.id)!.bytes = undefined; // keep only the chosen one in memory
       const s = scoreOutputs(out, { labels, reference: ref });
       results.push({
         method: m.id,
@@ -122,6 +129,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
   }
   const selection = selectMethod(opts.methods, results, opts.select);
   const chosen = perMethod.get(selection.method)!;
+  const chosenBytes = modelBytes(selection.method);
 
   const calibration: Calibration = {
     schema: 'qtool/calibration@1',
@@ -169,7 +177,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     quantizedTensors: plan.tensors.length,
     foldedActivations: plan.folded.length,
     methods: results,
-    selected: { ...selection, model: modelPath, sizeBytes: chosen.bytes.length },
+    selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
     clippedActivations: clipped.map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };
@@ -187,7 +195,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
   };
   // Everything is computed before anything is written; each file is written atomically.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);
-  writeFileAtomic(modelPath, chosen.bytes);
+  writeFileAtomic(modelPath, chosenBytes);
   writeReport(report.artifacts.report, calibrateReportSchema, report);
   return { report, calibration };
 }
