@@ -1,6 +1,14 @@
 // The calibration pass: one forward pass of the FP32 model over the data with
 // the tensors to quantize exposed as outputs, folding each batch into
 // per-tensor histograms. Memory is tensors x bins, whatever the data size.
+//
+// session.run() works synchronously on the main thread, so the histograms are
+// built in a worker thread: while it folds batch k, the main thread runs batch
+// k+1. Output buffers are transferred, not copied, and at most two batches are
+// in flight so memory stays bounded. On a 2-core machine onnxruntime then gets
+// one intra-op thread and the worker the other core (see bench/RESULTS.md).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { exposeTensors } from '../onnx/rewrite.js';
 import { createSession } from '../runtime/session.js';
@@ -8,38 +16,95 @@ import { runBatches } from '../runtime/run.js';
 import { progressBar } from '../report/progress.js';
 import type { Dataset } from '../data/dataset.js';
 import { TensorHistogram } from './histogram.js';
+import type { FromWorker, ToWorker } from './histogram-worker.js';
 
 export interface CollectResult {
   histograms: Map<string, TensorHistogram>;
-  /** Seconds in session.run vs in histogram updates. */
+  /** Seconds in session.run, and seconds the worker spent on histograms (overlapped). */
   forwardSeconds: number;
   statsSeconds: number;
+}
+
+const MAX_IN_FLIGHT = 2;
+
+/** Talks to the histogram worker: send batches, wait for room, collect the result. */
+class HistogramWorker {
+  private readonly worker = new Worker(new URL('./histogram-worker.js', import.meta.url));
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+  private result?: (r: Extract<FromWorker, { kind: 'histograms' }>) => void;
+  private failure?: Error;
+
+  constructor() {
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.kind === 'done') {
+        this.inFlight--;
+        this.waiting.shift()?.();
+      } else if (m.kind === 'histograms') {
+        this.result?.(m);
+      } else {
+        this.fail(new Error(`histogram worker: ${m.message}`));
+      }
+    });
+    this.worker.on('error', (e) => this.fail(e));
+  }
+
+  private fail(e: Error): void {
+    this.failure = e;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  async send(id: number, tensors: [string, Float32Array][]): Promise<void> {
+    while (this.inFlight >= MAX_IN_FLIGHT && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.failure) throw this.failure;
+    this.inFlight++;
+    const transfer = tensors.map(([, d]) => d.buffer as ArrayBuffer);
+    this.worker.postMessage({ kind: 'batch', id, tensors } satisfies ToWorker, transfer);
+  }
+
+  async finish(): Promise<{ histograms: Map<string, TensorHistogram>; ms: number }> {
+    const r = await new Promise<Extract<FromWorker, { kind: 'histograms' }>>((resolve, reject) => {
+      this.result = resolve;
+      this.worker.once('error', reject);
+      this.worker.postMessage({ kind: 'finish' } satisfies ToWorker);
+    });
+    if (this.failure) throw this.failure;
+    return { histograms: new Map(r.histograms.map(([n, j]) => [n, TensorHistogram.fromJSON(j)])), ms: r.ms };
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
 
 export async function collectHistograms(
   model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: boolean },
 ): Promise<CollectResult> {
-  const session = await createSession(encodeModel(exposeTensors(model, tensors)), label);
-  const histograms = new Map(tensors.map((t) => [t, new TensorHistogram()]));
+  // Leave one core to the worker: ORT's second thread would only compete with it.
+  const threads = Math.max(1, availableParallelism() - 1);
+  const session = await createSession(encodeModel(exposeTensors(model, tensors)), label, { threads });
+  const worker = new HistogramWorker();
   const bar = opts.progress === false ? undefined : progressBar('calibrate', ds.count);
   let forwardMs = 0;
-  let statsMs = 0;
+  let batch = 0;
   try {
     await runBatches(session, ds, {
       batchSize: opts.batchSize,
       outputNames: [...tensors],
       label,
-      onBatch: ({ size, outputs, ms }) => {
-        const t0 = performance.now();
-        for (const t of tensors) histograms.get(t)!.update(outputs[t].data as Float32Array);
-        statsMs += performance.now() - t0;
+      onBatch: async ({ size, outputs, ms }) => {
         forwardMs += ms;
+        // Each output owns its buffer (onnxruntime-node copies results out), so it can be transferred.
+        await worker.send(batch++, tensors.map((t) => [t, outputs[t].data as Float32Array]));
         bar?.tick(size);
       },
     });
+    const { histograms, ms } = await worker.finish();
+    for (const t of tensors) if (!histograms.has(t)) histograms.set(t, new TensorHistogram());
+    return { histograms, forwardSeconds: forwardMs / 1000, statsSeconds: ms / 1000 };
   } finally {
     bar?.stop();
+    await worker.terminate();
     await session.release();
   }
-  return { histograms, forwardSeconds: forwardMs / 1000, statsSeconds: statsMs / 1000 };
 }
