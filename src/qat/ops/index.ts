@@ -1,0 +1,30 @@
+// Registers every supported ONNX op (each file registers its ops on import).
+import './activations.js';
+import './batch-norm.js';
+import './binary.js';
+import './cast.js';
+import './clip.js';
+import './concat-split.js';
+import './constant.js';
+import './conv.js';
+import './conv-transpose.js';
+import './expand.js';
+import './gather.js';
+import './gemm.js';
+import './identity.js';
+import './layer-norm.js';
+import './matmul.js';
+import './pad.js';
+import './pool.js';
+import './quantize.js';
+import './reduce.js';
+import './reshape.js';
+import './shape.js';
+import './slice.js';
+import './softmax.js';
+import './squeeze.js';
+import './transpose.js';
+import './unary.js';
+import './where.js';
+
+export { checkNodes, getOp, getOpInfo, OpError, registerOp, supportedOps, UnsupportedOpError, type OpContext, type OpFn } from './registry.js';
