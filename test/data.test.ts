@@ -1,15 +1,17 @@
 // The dataset layer against files written by numpy (test/fixtures/data/make_fixtures.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { repoPath } from './helpers.js';
 import { InputError } from '../src/util/errors.js';
 import type { ValueSpec } from '../src/onnx/graph.js';
-import { encodeNpy, parseNpy, readNpy, writeNpy, type NdArray } from '../src/data/npy.js';
+import { encodeNpy, openNpy, parseNpy, readNpy, readNpyElements, readNpyRows, writeNpy, type NdArray } from '../src/data/npy.js';
 import { readNpz } from '../src/data/npz.js';
-import { loadDataset } from '../src/data/dataset.js';
+import { CHECK_CHUNK_BYTES, loadDataset, type DatasetInput } from '../src/data/dataset.js';
 import { batchFeeds, batchRanges } from '../src/data/batches.js';
 import { checkLabelRange, loadLabels } from '../src/data/labels.js';
 
@@ -121,6 +123,58 @@ test('bad .npy files give one-line InputErrors naming the file', () => {
   bytes[6] = 9;
   throwsInput(() => parseNpy(bytes, 'v9.npy'), 'v9.npy', /unsupported \.npy format version 9\.0/);
   throwsInput(() => parseNpy(bytes.subarray(0, 5), 'short.npy'), 'short.npy', /not an \.npy file/);
+
+  // openNpy reads only the header, and says exactly what readNpy says.
+  const dir = mkdtempSync(join(tmpdir(), 'qtool-data-'));
+  try {
+    const written: [string, Uint8Array][] = [['extra.npy', extra], ['v9.npy', bytes], ['short.npy', bytes.subarray(0, 5)],
+      ['v2short.npy', new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0, 0, 0])]];
+    for (const [name, b] of written) writeFileSync(join(dir, name), b);
+    const files = [...cases.map(([file]) => fx(file)), ...written.map(([name]) => join(dir, name)), dir];
+    for (const p of files) {
+      let want = '';
+      try {
+        readNpy(p);
+      } catch (e) {
+        want = (e as Error).message;
+      }
+      assert.notEqual(want, '', p);
+      assert.equal(throwsInput(() => openNpy(p), p, /./), want);
+      // loadDataset opens .npy files the same way.
+      if (p.endsWith('.npy')) assert.equal(throwsInput(() => loadDataset(p, [{ name: 'x', type: 'float32', dims: null }]), p, /./), want);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('openNpy reads the layout, readNpyRows and readNpyElements read exactly the asked values', () => {
+  for (const file of ['f32.npy', 'f64.npy', 'i64.npy', 'u8.npy', 'bool.npy', 'v2.npy', 'v3.npy', 'x_f32.npy', 'scalar.npy', 'empty.npy']) {
+    const whole = readNpy(fx(file));
+    const f = openNpy(fx(file));
+    assert.equal(f.dtype, whole.dtype, file);
+    assert.deepEqual(f.shape, whole.shape, file);
+    assert.equal(f.dataOffset + f.dataBytes, statSync(fx(file)).size, file);
+    const all = readNpyElements(f, 0, whole.data.length);
+    assert.equal(all.constructor, whole.data.constructor, file);
+    assert.deepEqual(all, whole.data, file);
+    if (whole.shape.length === 0) {
+      assert.throws(() => readNpyRows(f, 0, 1), RangeError);
+      continue;
+    }
+    const rows = whole.shape[0]!;
+    const per = whole.data.length / Math.max(rows, 1);
+    for (let start = 0; start < rows; start++) {
+      for (let n = 0; start + n <= rows; n++) {
+        const got = readNpyRows(f, start, n);
+        assert.deepEqual(Array.from(got as ArrayLike<number | bigint>), Array.from(whole.data.subarray(start * per, (start + n) * per) as ArrayLike<number | bigint>), `${file} [${start}, +${n})`);
+        assert.equal(got.byteOffset % got.BYTES_PER_ELEMENT, 0);
+      }
+    }
+    assert.throws(() => readNpyRows(f, rows, 1), RangeError);
+    assert.throws(() => readNpyRows(f, -1, 1), RangeError);
+    assert.throws(() => readNpyElements(f, 0, whole.data.length + 1), RangeError);
+  }
 });
 
 test('readNpz reads np.savez, np.savez_compressed and zip64 archives', () => {
@@ -164,7 +218,11 @@ test('loadDataset reads a .npy for a single-input model', () => {
   assert.equal(ds.count, 6);
   assert.equal(ds.fixedBatch, undefined);
   assert.equal(ds.inputs.length, 1);
-  assert.deepEqual(Array.from(ds.inputs[0]!.array.data as Float32Array), X);
+  const x = ds.inputs[0]!;
+  assert.equal(x.source, 'disk');
+  assert.equal(x.type, 'float32');
+  assert.deepEqual(x.shape, [6, 1, 2, 3]);
+  assert.deepEqual(Array.from(x.rows(0, 6) as Float32Array), X);
   // Unknown rank and unknown dims accept any shape.
   assert.equal(loadDataset(fx('x_f32.npy'), [image(null)]).count, 6);
   assert.equal(loadDataset(fx('x_f32.npy'), [image([null, 'c', 0, -1])]).count, 6);
@@ -191,7 +249,9 @@ test('loadDataset matches .npz arrays to model inputs by name', () => {
   const ds = loadDataset(fx('pair_compressed.npz'), [idsSpec, image(['n', 1, 2, 3])]);
   assert.equal(ds.count, 6);
   assert.deepEqual(ds.inputs.map((i) => i.spec.name), ['ids', 'x']);
-  assert.equal(ds.inputs[0]!.array.dtype, 'int64');
+  assert.equal(ds.inputs[0]!.type, 'int64');
+  assert.deepEqual(ds.inputs[0]!.shape, [6, 4]);
+  assert.deepEqual(ds.inputs.map((i) => i.source), ['memory', 'memory']);
   throwsInput(() => loadDataset(fx('pair_extra.npz'), [image(null), idsSpec]), fx('pair_extra.npz'), /unexpected 'junk'$/);
   throwsInput(() => loadDataset(fx('pair.npz'), [image(null), idsSpec, { name: 'mask', type: 'bool', dims: null }]), fx('pair.npz'),
     /missing 'mask'$/);
@@ -201,7 +261,13 @@ test('loadDataset matches .npz arrays to model inputs by name', () => {
 });
 
 test('loadDataset converts dtypes only when no value changes', () => {
-  const conv = (file: string, type: ValueSpec['type']): NdArray => loadDataset(fx(file), [image(null, type)]).inputs[0]!.array;
+  // The whole array as one batch, as the model would be fed it.
+  const conv = (file: string, type: ValueSpec['type']): NdArray => {
+    const input = loadDataset(fx(file), [image(null, type)]).inputs[0]!;
+    const data = input.rows(0, input.shape[0]!);
+    assert.equal(data.length, 36);
+    return { dtype: input.type, shape: input.shape, data };
+  };
   const f64 = conv('x_f64.npy', 'float32');
   assert.ok(f64.data instanceof Float32Array);
   assert.deepEqual(Array.from(f64.data), X);
@@ -234,17 +300,148 @@ test('batchFeeds returns views of the right samples', () => {
   assert.equal(x.type, 'float32');
   assert.deepEqual(x.dims, [3, 1, 2, 3]);
   assert.deepEqual(Array.from(x.data as Float32Array), X.slice(12, 30));
-  assert.equal(x.data.buffer, ds.inputs[0]!.array.data.buffer, 'a view, not a copy');
-  assert.equal(x.data.byteOffset, ds.inputs[0]!.array.data.byteOffset + 12 * 4);
+  // .npz inputs are held in memory: a batch is a view of the whole array.
+  const whole = ds.inputs[0]!.rows(0, 6);
+  assert.equal(x.data.buffer, whole.buffer, 'a view, not a copy');
+  assert.equal(x.data.byteOffset, whole.byteOffset + 12 * 4);
   const ids = feeds.ids!;
   assert.equal(ids.type, 'int64');
   assert.deepEqual(ids.dims, [3, 4]);
   assert.deepEqual(Array.from(ids.data as BigInt64Array, Number), Array.from({ length: 12 }, (_, i) => i + 8));
-  assert.equal(ids.data.buffer, ds.inputs[1]!.array.data.buffer);
+  assert.equal(ids.data.buffer, ds.inputs[1]!.rows(0, 6).buffer);
   assert.throws(() => batchFeeds(ds, 4, 3), RangeError);
   const fixed = loadDataset(fx('x_f32.npy'), [image([3, 1, 2, 3])]);
   assert.deepEqual(batchFeeds(fixed, 3, 3).x!.dims, [3, 1, 2, 3]);
   assert.throws(() => batchFeeds(fixed, 0, 2), RangeError);
+});
+
+test('a .npy dataset streams its batches from disk', () => {
+  const ds = loadDataset(fx('x_f32.npy'), [image(['n', 1, 2, 3])]);
+  const input: DatasetInput = ds.inputs[0]!;
+  assert.equal(input.source, 'disk');
+  // First, middle and a partial last batch: equal to the values numpy wrote, each in its own buffer.
+  const seen: Float32Array[] = [];
+  for (const { start, size } of batchRanges(ds.count, 4)) {
+    const x = batchFeeds(ds, start, size).x!;
+    assert.equal(x.type, 'float32');
+    assert.deepEqual(x.dims, [size, 1, 2, 3]);
+    assert.ok(x.data instanceof Float32Array);
+    assert.deepEqual(Array.from(x.data), X.slice(start * 6, (start + size) * 6), `batch at ${start}`);
+    seen.push(x.data);
+  }
+  assert.deepEqual(seen.map((d) => d.length), [24, 12]);
+  assert.deepEqual(Array.from(batchFeeds(ds, 5, 1).x!.data as Float32Array), X.slice(30, 36), 'last sample alone');
+  // A fresh array per call: the caller may keep or overwrite it.
+  const a = batchFeeds(ds, 1, 2).x!.data as Float32Array;
+  const b = batchFeeds(ds, 1, 2).x!.data as Float32Array;
+  assert.notEqual(a.buffer, b.buffer);
+  a.fill(99);
+  assert.deepEqual(Array.from(batchFeeds(ds, 1, 2).x!.data as Float32Array), X.slice(6, 18));
+  assert.throws(() => batchFeeds(ds, 4, 3), RangeError);
+  assert.throws(() => input.rows(5, 2), RangeError);
+
+  // Conversion happens per batch: uint8 -> float32, float64 -> float32, int64 -> int32.
+  const u8 = loadDataset(fx('x_u8.npy'), [image(null)]);
+  for (const { start, size } of batchRanges(6, 4)) {
+    const x = batchFeeds(u8, start, size).x!;
+    assert.equal(x.type, 'float32');
+    assert.ok(x.data instanceof Float32Array);
+    assert.deepEqual(Array.from(x.data), Array.from({ length: size * 6 }, (_, i) => start * 6 + i));
+  }
+  const f64 = batchFeeds(loadDataset(fx('x_f64.npy'), [image(null)]), 3, 3).x!;
+  assert.ok(f64.data instanceof Float32Array);
+  assert.deepEqual(Array.from(f64.data), X.slice(18, 36));
+  const i32 = batchFeeds(loadDataset(fx('x_i64.npy'), [image(null, 'int32')]), 2, 1).x!;
+  assert.equal(i32.type, 'int32');
+  assert.ok(i32.data instanceof Int32Array);
+  assert.deepEqual(Array.from(i32.data), Array.from({ length: 6 }, (_, i) => 12 + i - 18));
+  // A fixed batch size still applies.
+  const fixed = loadDataset(fx('x_f32.npy'), [image([3, 1, 2, 3])]);
+  assert.deepEqual(Array.from(batchFeeds(fixed, 3, 3).x!.data as Float32Array), X.slice(18, 36));
+  assert.throws(() => batchFeeds(fixed, 0, 2), RangeError);
+});
+
+test('a .npy dataset is checked whole up front, chunk by chunk, with indexes in the whole file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qtool-data-'));
+  try {
+    // Several validation chunks: a bad value in a later chunk must still be found, and named by its file index.
+    const perSample = 1000;
+    const samples = Math.ceil((2.5 * CHECK_CHUNK_BYTES) / 4 / perSample);
+    const n = samples * perSample;
+    const f32 = new Float32Array(n).fill(0.5);
+    const nanAt = n - perSample * 3 + 7; // in sample samples - 3, in the last chunk
+    f32[nanAt] = NaN;
+    f32[n - 1] = -Infinity;
+    const pNaN = join(dir, 'nan.npy');
+    writeNpy(pNaN, { dtype: 'float32', shape: [samples, perSample], data: f32 });
+    throwsInput(() => loadDataset(pNaN, [image(['n', perSample])]), pNaN,
+      new RegExp(`: input 'x' holds 1 NaN and 1 Inf values \\(first in sample ${samples - 3}\\)$`));
+
+    const samples64 = Math.ceil((2.5 * CHECK_CHUNK_BYTES) / 8 / perSample);
+    const i64 = new BigInt64Array(samples64 * perSample);
+    const bigAt = i64.length - 5;
+    i64[bigAt] = 2n ** 24n + 1n;
+    const pBig = join(dir, 'big.npy');
+    writeNpy(pBig, { dtype: 'int64', shape: [samples64, perSample], data: i64 });
+    throwsInput(() => loadDataset(pBig, [image(null)]), pBig, new RegExp(`holds 16777217 at index ${bigAt}, which float32 cannot hold exactly`));
+    // Into int64 nothing needs checking: it loads, and the batch holding the value reads it back.
+    const ok = loadDataset(pBig, [image(null, 'int64')]);
+    assert.equal((batchFeeds(ok, samples64 - 1, 1).x!.data as BigInt64Array)[perSample - 5], 2n ** 24n + 1n);
+
+    // A file replaced after the check is refused, not read unchecked.
+    const p = join(dir, 'x.npy');
+    writeNpy(p, readNpy(fx('x_f32.npy')));
+    const ds = loadDataset(p, [image(null)]);
+    assert.deepEqual(Array.from(batchFeeds(ds, 0, 1).x!.data as Float32Array), X.slice(0, 6));
+    writeNpy(p, { dtype: 'float32', shape: [6, 1, 2, 3], data: new Float32Array(36).fill(NaN) });
+    throwsInput(() => batchFeeds(ds, 0, 1), p, /changed on disk since qtool checked it/);
+    rmSync(p);
+    throwsInput(() => batchFeeds(ds, 0, 1), p, /cannot be read again/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loading and iterating a large .npy keeps memory flat', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = mkdtempSync(join(tmpdir(), 'qtool-data-'));
+  try {
+    const p = join(dir, 'big.npy');
+    const samples = 1024;
+    const perSample = 16384; // 64 KiB of float32 per sample, 64 MiB in all
+    (() => {
+      const data = new Float32Array(samples * perSample);
+      for (let i = 0; i < data.length; i++) data[i] = (i % 251) / 8;
+      writeNpy(p, { dtype: 'float32', shape: [samples, perSample], data });
+    })();
+    const fileBytes = statSync(p).size;
+    assert.ok(fileBytes > 64 * 2 ** 20);
+    const held = (): number => {
+      gc();
+      gc();
+      const m = process.memoryUsage();
+      return m.arrayBuffers;
+    };
+    const before = held();
+    const ds = loadDataset(p, [image(['n', perSample])]);
+    const afterLoad = held() - before;
+    let sum = 0;
+    for (const { start, size } of batchRanges(ds.count, 32)) {
+      const d = batchFeeds(ds, start, size).x!.data as Float32Array;
+      sum += d[0]! + d[d.length - 1]!;
+    }
+    const afterIter = held() - before;
+    let want = 0;
+    for (let s = 0; s < samples; s += 32) want += ((s * perSample) % 251) / 8 + (((s + 32) * perSample - 1) % 251) / 8;
+    assert.equal(sum, want);
+    assert.equal(ds.count, samples);
+    const limit = fileBytes / 4;
+    assert.ok(afterLoad < limit, `loadDataset holds ${(afterLoad / 2 ** 20).toFixed(1)} MiB of a ${(fileBytes / 2 ** 20).toFixed(0)} MiB file`);
+    assert.ok(afterIter < limit, `iterating holds ${(afterIter / 2 ** 20).toFixed(1)} MiB of a ${(fileBytes / 2 ** 20).toFixed(0)} MiB file`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('batchRanges covers every sample once', () => {

@@ -1,5 +1,6 @@
-// Slicing a dataset into batches. Feeds are views into the dataset's arrays:
-// a batch of samples on axis 0 of a C-order array is one contiguous range.
+// Slicing a dataset into batches. A batch of samples on axis 0 of a C-order
+// array is one contiguous range: a view of an in-memory (.npz) array, or one
+// read from a .npy file (see DatasetInput.rows).
 import { InputError } from '../util/errors.js';
 import type { ElemType, TypedArray } from '../onnx/tensor.js';
 import type { Dataset } from './dataset.js';
@@ -8,7 +9,11 @@ import type { Dataset } from './dataset.js';
 export interface Feed {
   type: ElemType;
   dims: number[];
-  /** A view (subarray) of the dataset's array; do not write to it. */
+  /**
+   * The batch's values. For an input held in memory (.npz) a view (subarray)
+   * of the dataset's array: do not write to it. For an input streamed from
+   * disk (.npy) a fresh array read for this call, which the caller owns.
+   */
   data: TypedArray;
 }
 
@@ -17,7 +22,10 @@ export interface BatchRange {
   size: number;
 }
 
-/** Input name -> feed for samples [start, start + size), without copying. */
+/**
+ * Input name -> feed for samples [start, start + size): views for in-memory
+ * inputs (no copy), freshly read arrays for inputs streamed from disk.
+ */
 export function batchFeeds(ds: Dataset, start: number, size: number): Record<string, Feed> {
   if (!Number.isInteger(start) || !Number.isInteger(size) || start < 0 || size <= 0 || start + size > ds.count) {
     throw new RangeError(`batchFeeds: samples [${start}, ${start + size}) outside 0..${ds.count}`);
@@ -26,13 +34,8 @@ export function batchFeeds(ds: Dataset, start: number, size: number): Record<str
     throw new RangeError(`batchFeeds: the model needs batches of exactly ${ds.fixedBatch}, asked for ${size}`);
   }
   const feeds: Record<string, Feed> = {};
-  for (const { spec, array } of ds.inputs) {
-    const per = array.shape.slice(1).reduce((a, b) => a * b, 1);
-    feeds[spec.name] = {
-      type: array.dtype,
-      dims: [size, ...array.shape.slice(1)],
-      data: array.data.subarray(start * per, (start + size) * per),
-    };
+  for (const input of ds.inputs) {
+    feeds[input.spec.name] = { type: input.type, dims: [size, ...input.shape.slice(1)], data: input.rows(start, size) };
   }
   return feeds;
 }

@@ -1,17 +1,36 @@
 // A dataset is one array per model input, samples on axis 0. Everything a
 // forward pass would trip over later (names, shapes, dtypes, NaN) is checked
 // here, once, with an error that names the file.
+//
+// A .npz is read whole (its members may be compressed) and batches are views
+// of it. A .npy stays on disk: loadDataset checks it by streaming over it in
+// bounded chunks, and every batch is read (and converted) when asked for, so
+// memory does not grow with the size of the dataset.
 import { extname } from 'node:path';
 import { fileError } from '../util/errors.js';
 import type { Dim, ValueSpec } from '../onnx/graph.js';
-import { readNpy, type NdArray } from './npy.js';
+import { sizeOf, type TypedArray } from '../onnx/tensor.js';
+import { dtypeBytes, openNpy, readNpyElements, readNpyRows, type NdArray, type NpyDtype, type NpyFile } from './npy.js';
 import { readNpz } from './npz.js';
-import { checkFinite, convertForInput } from './convert.js';
+import { checkConvertible, checkFinite, convertForInput, convertedType, convertValues, NonFiniteCount } from './convert.js';
 
 export interface DatasetInput {
   spec: ValueSpec;
-  /** Converted to spec.type (when known), C order, samples on axis 0. */
-  array: NdArray;
+  /** Element type of every batch: spec.type when known, else the file's dtype. */
+  type: NpyDtype;
+  /** Shape of the whole array, samples on axis 0. */
+  shape: number[];
+  /**
+   * 'memory': the array was read whole (.npz) and rows() returns views of it.
+   * 'disk': the samples stay in the .npy file and rows() reads them on each call.
+   */
+  source: 'memory' | 'disk';
+  /**
+   * Samples [start, start + size) as one C-order array of `type`. From memory:
+   * a view (subarray) of the dataset's array, not to be written to. From disk:
+   * a fresh array per call, read and converted then, which the caller owns.
+   */
+  rows(start: number, size: number): TypedArray;
 }
 
 export interface Dataset {
@@ -38,35 +57,86 @@ const quoted = (names: string[]): string => names.map((n) => `'${n}'`).join(', '
 /** Reads `.npy` (single-input models) or `.npz` (one array per input) and checks it against `inputs`. */
 export function loadDataset(path: string, inputs: ValueSpec[]): Dataset {
   if (inputs.length === 0) throw new Error('loadDataset: the model has no inputs'); // decodeModel rejects such models
-  const arrays = readArrays(path, inputs);
-  const pairs = inputs.map((spec) => ({ spec, array: arrays.get(spec.name)! }));
+  const sources = openSources(path, inputs);
+  const pairs = inputs.map((spec) => ({ spec, src: sources.get(spec.name)! }));
 
-  for (const { spec, array } of pairs) checkShape(path, spec, array);
-  const count = pairs[0]!.array.shape[0]!;
-  for (const { spec, array } of pairs) {
-    if (array.shape[0] !== count) {
-      throw fileError(path, `arrays disagree on the sample count (axis 0): '${pairs[0]!.spec.name}' has ${count}, '${spec.name}' has ${array.shape[0]}`);
+  for (const { spec, src } of pairs) checkShape(path, spec, src.shape);
+  const count = pairs[0]!.src.shape[0]!;
+  for (const { spec, src } of pairs) {
+    if (src.shape[0] !== count) {
+      throw fileError(path, `arrays disagree on the sample count (axis 0): '${pairs[0]!.spec.name}' has ${count}, '${spec.name}' has ${src.shape[0]}`);
     }
   }
   if (count === 0) throw fileError(path, 'holds no samples (axis 0 has length 0)');
   const fixedBatch = fixedBatchOf(path, inputs, count);
 
-  const converted = pairs.map(({ spec, array }) => {
-    const out = convertForInput(array, spec.type, path, spec.name);
-    checkFinite(out, path, spec.name);
-    return { spec, array: out };
-  });
-  return fixedBatch === undefined ? { path, count, inputs: converted } : { path, count, inputs: converted, fixedBatch };
+  const checked = pairs.map(({ spec, src }) => (src.kind === 'memory' ? memoryInput(path, spec, src.array) : diskInput(path, spec, src.file)));
+  return fixedBatch === undefined ? { path, count, inputs: checked } : { path, count, inputs: checked, fixedBatch };
 }
 
-/** Input name -> array, after checking that the file's arrays are exactly the model's inputs. */
-function readArrays(path: string, inputs: ValueSpec[]): Map<string, NdArray> {
+/** Bytes of file data (and, separately, of converted data) one validation step holds at most. */
+export const CHECK_CHUNK_BYTES = 8 * 2 ** 20;
+
+function checkRows(input: DatasetInput, start: number, size: number): void {
+  const rows = input.shape[0]!;
+  if (!Number.isInteger(start) || !Number.isInteger(size) || start < 0 || size < 0 || start + size > rows) {
+    throw new RangeError(`rows: samples [${start}, ${start + size}) outside 0..${rows} of input '${input.spec.name}'`);
+  }
+}
+
+/** An input read whole: converted and checked now, batches are views. */
+function memoryInput(path: string, spec: ValueSpec, array: NdArray): DatasetInput {
+  const out = convertForInput(array, spec.type, path, spec.name);
+  checkFinite(out, path, spec.name);
+  const per = sizeOf(out.shape.slice(1));
+  const input: DatasetInput = {
+    spec, type: out.dtype, shape: out.shape, source: 'memory',
+    rows: (start, size) => {
+      checkRows(input, start, size);
+      return out.data.subarray(start * per, (start + size) * per);
+    },
+  };
+  return input;
+}
+
+/**
+ * An input left on disk: every value is converted and checked now, chunk by
+ * chunk (errors give indexes in the whole file), and read again per batch.
+ */
+function diskInput(path: string, spec: ValueSpec, file: NpyFile): DatasetInput {
+  checkConvertible(file.dtype, spec.type, path, spec.name);
+  const type = convertedType(file.dtype, spec.type);
+  const elemBytes = Math.max(dtypeBytes(file.dtype), dtypeBytes(type));
+  const chunk = Math.max(1, Math.floor(CHECK_CHUNK_BYTES / elemBytes));
+  const total = sizeOf(file.shape);
+  const nonFinite = new NonFiniteCount();
+  for (let e = 0; e < total; e += chunk) {
+    const n = Math.min(chunk, total - e);
+    const values = convertValues(readNpyElements(file, e, n), file.dtype, spec.type, path, spec.name, e);
+    nonFinite.add(values, e);
+  }
+  nonFinite.check(file.shape, path, spec.name);
+  const input: DatasetInput = {
+    spec, type, shape: file.shape, source: 'disk',
+    rows: (start, size) => {
+      checkRows(input, start, size);
+      return convertValues(readNpyRows(file, start, size), file.dtype, spec.type, path, spec.name, start * file.rowElems);
+    },
+  };
+  return input;
+}
+
+type Source = { kind: 'memory'; shape: number[]; array: NdArray } | { kind: 'disk'; shape: number[]; file: NpyFile };
+
+/** Input name -> its array (.npz) or its opened file (.npy), after checking that the file's arrays are exactly the model's inputs. */
+function openSources(path: string, inputs: ValueSpec[]): Map<string, Source> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') {
     if (inputs.length !== 1) {
       throw fileError(path, `the model has ${inputs.length} inputs (${quoted(inputs.map((i) => i.name))}); pass an .npz whose array names are the input names`);
     }
-    return new Map([[inputs[0]!.name, readNpy(path)]]);
+    const file = openNpy(path);
+    return new Map([[inputs[0]!.name, { kind: 'disk', shape: file.shape, file }]]);
   }
   if (ext === '.npz') {
     const arrays = readNpz(path);
@@ -77,22 +147,22 @@ function readArrays(path: string, inputs: ValueSpec[]): Map<string, NdArray> {
       const parts = [missing.length ? `missing ${quoted(missing)}` : '', unexpected.length ? `unexpected ${quoted(unexpected)}` : ''];
       throw fileError(path, `array names must equal the model's input names (${quoted([...names])}): ${parts.filter(Boolean).join('; ')}`);
     }
-    return arrays;
+    return new Map([...arrays].map(([name, array]) => [name, { kind: 'memory', shape: array.shape, array }]));
   }
   throw fileError(path, `unsupported data file type '${ext || '(none)'}'; use .npy (one model input) or .npz (one array per model input)`);
 }
 
-function checkShape(path: string, spec: ValueSpec, array: NdArray): void {
+function checkShape(path: string, spec: ValueSpec, shape: readonly number[]): void {
   const misfit = (): never => {
-    throw fileError(path, `shape [${array.shape.join(',')}] does not fit input '${spec.name}' of shape ${dimsText(spec.dims)}`);
+    throw fileError(path, `shape [${shape.join(',')}] does not fit input '${spec.name}' of shape ${dimsText(spec.dims)}`);
   };
   // Samples live on axis 0, so a scalar cannot be a dataset whatever the model says.
-  if (array.shape.length === 0) misfit();
+  if (shape.length === 0) misfit();
   if (!spec.dims) return;
-  if (spec.dims.length !== array.shape.length) misfit();
+  if (spec.dims.length !== shape.length) misfit();
   for (let a = 1; a < spec.dims.length; a++) {
     const want = fixedDim(spec.dims[a]!);
-    if (want !== undefined && array.shape[a] !== want) misfit();
+    if (want !== undefined && shape[a] !== want) misfit();
   }
 }
 
