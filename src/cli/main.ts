@@ -6,6 +6,8 @@ import { registerInspect } from './commands/inspect.js';
 import { registerEval } from './commands/eval.js';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerSensitivity } from './commands/sensitivity.js';
+import { registerPartial } from './commands/partial.js';
 
 const program = new Command();
 program
@@ -19,6 +21,8 @@ registerInspect(program);
 registerEval(program);
 registerCalibrate(program);
 registerDoctor(program);
+registerSensitivity(program);
+registerPartial(program);
 
 try {
   await program.parseAsync(process.argv);

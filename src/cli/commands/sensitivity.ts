@@ -1,0 +1,115 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { DEFAULT_PROXY_SAMPLES, sensitivity } from '../../stages/sensitivity/sensitivity.js';
+import type { Metric, Mode } from '../../stages/sensitivity/rank.js';
+import type { ProxyLayer } from '../../stages/sensitivity/proxy.js';
+import type { SensitivityLayer, SensitivityReport } from '../../report/schemas/sensitivity.js';
+import { fmt, renderTable } from '../../report/table.js';
+import { InputError } from '../../util/errors.js';
+import { action, emit, parsePositiveInt } from '../action.js';
+
+interface Flags {
+  calibration: string;
+  data: string;
+  labels?: string;
+  mode: string;
+  metric?: string;
+  maxSamples?: number;
+  proxySamples: number;
+  batchSize: number;
+  top: number;
+  out: string;
+  json?: boolean;
+}
+
+const MODES: Record<string, Mode[]> = { fallback: ['fallback'], quantize: ['quantize'], both: ['fallback', 'quantize'] };
+const METRICS: Metric[] = ['top1', 'agreement', 'sqnr'];
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A horizontal bar of `value / max` of `width` cells, in eighths of a cell. */
+function bar(value: number, max: number, width: number): string {
+  const cells = max > 0 ? Math.max(0, Math.min(1, value / max)) * width : 0;
+  const full = Math.floor(cells);
+  return '█'.repeat(full) + EIGHTHS[Math.round((cells - full) * 8) % 8];
+}
+
+function chart(r: SensitivityReport, top: number): string {
+  const mode: 'fallback' | 'quantize' = r.modes.includes('fallback') ? 'fallback' : 'quantize';
+  const rows = r.ranking.slice(0, top).map((name) => r.layers.find((l) => l.name === name)!);
+  const max = Math.max(0, ...rows.map((l) => l[mode]!.impact));
+  const colour = (v: number) => (v >= 0.5 * max ? chalk.red : v >= 0.15 * max ? chalk.yellow : chalk.green);
+  const width = Math.max(...rows.map((l) => l.name.length));
+  return rows.map((l: SensitivityLayer) => {
+    const v = l[mode]!.impact;
+    const other = mode === 'fallback' && l.quantize ? chalk.dim(`  quantize-only ${fmt(l.quantize.impact)}`) : '';
+    return `  ${String(l.rank).padStart(2)}. ${l.name.padEnd(width)} ${chalk.dim(l.opType.padEnd(7))} ${colour(v)(bar(v, max, 30).padEnd(30))} ${fmt(v)}${other}` +
+      chalk.dim(`  proxy #${l.proxy.rank}`);
+  }).join('\n');
+}
+
+function summary(r: SensitivityReport, top: number): string {
+  const q = r.quantized;
+  const acc = r.fp32.top1 !== null
+    ? `FP32 top-1 ${fmt(r.fp32.top1)} %, INT8 ${fmt(q.top1 ?? undefined)} % (drop ${fmt(q.drop ?? undefined)})`
+    : `INT8 agrees with FP32 on ${fmt(q.agreement)} %`;
+  const mode = r.modes.includes('fallback') ? 'fallback' : 'quantize';
+  const what = mode === 'fallback' ? 'recovered by keeping the layer in float' : 'lost by quantizing only this layer';
+  const t = r.timings;
+  return [
+    `${chalk.bold(r.model.path)}: ${r.layers.length} layers on ${r.data.samples} samples; ${acc}, output SQNR ${fmt(q.sqnrDb, 1)} dB`,
+    '',
+    chalk.bold(`Most sensitive layers`) + chalk.dim(` (${r.impactUnit} ${what})`),
+    chart(r, top),
+    '',
+    chalk.dim(`  ${t.variants} variants in ${fmt(t.totalSeconds, 1)} s; a variant takes ${fmt(t.variantToFp32Pass)}x an FP32 evaluation pass (${fmt(t.medianVariantSeconds, 2)} s vs ${fmt(t.fp32PassSeconds, 2)} s)`),
+    `${chalk.green('✔')} ${chalk.bold(r.artifacts.report)}`,
+  ].join('\n');
+}
+
+/** The proxy's first ranking on stderr, while the variants are still running. */
+function showProxy(layers: ProxyLayer[], ranking: string[], seconds: number): void {
+  const rows = ranking.slice(0, 5).map((name) => {
+    const p = layers.find((l) => l.name === name)!;
+    return [name, fmt(p.localSqnrDb, 1), fmt(p.outputSqnrDb, 1)];
+  });
+  process.stderr.write(`${chalk.bold('Proxy ranking')} ${chalk.dim(`(one INT8 run against FP32, ${fmt(seconds, 1)} s)`)}\n` +
+    renderTable(['layer', 'own SQNR dB', 'output SQNR dB'], rows) + '\n');
+}
+
+export function registerSensitivity(program: Command): void {
+  program
+    .command('sensitivity')
+    .description('rank the layers by the accuracy they cost when quantized (fallback: kept in float; quantize: alone)')
+    .argument('<model>', 'FP32 ONNX model')
+    .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
+    .requiredOption('--data <file>', 'evaluation inputs (.npy or .npz)')
+    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)')
+    .option('--mode <mode>', 'fallback, quantize or both', 'fallback')
+    .option('--metric <metric>', 'top1 (default with labels), agreement (default without) or sqnr')
+    .option('--max-samples <n>', 'evaluate only the first N samples', parsePositiveInt('--max-samples'))
+    .option('--proxy-samples <n>', 'samples for the quick proxy ranking', parsePositiveInt('--proxy-samples'), DEFAULT_PROXY_SAMPLES)
+    .option('--batch-size <n>', 'samples per forward pass', parsePositiveInt('--batch-size'), 32)
+    .option('--top <n>', 'layers shown in the chart', parsePositiveInt('--top'), 10)
+    .option('--out <dir>', 'output folder', 'qtool-out')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(action(async (model: string, flags: Flags) => {
+      const modes = MODES[flags.mode];
+      if (!modes) throw new InputError(`--mode: expected fallback, quantize or both, got '${flags.mode}'`);
+      if (flags.metric !== undefined && !METRICS.includes(flags.metric as Metric)) {
+        throw new InputError(`--metric: expected ${METRICS.join(', ')}, got '${flags.metric}'`);
+      }
+      const report = await sensitivity(
+        { model, calibration: flags.calibration, data: flags.data, labels: flags.labels },
+        {
+          modes,
+          metric: flags.metric as Metric | undefined,
+          maxSamples: flags.maxSamples,
+          proxySamples: flags.proxySamples,
+          batchSize: flags.batchSize,
+          outDir: flags.out,
+          onProxy: flags.json ? undefined : showProxy,
+        },
+      );
+      emit(report, flags.json, (r) => summary(r, flags.top));
+    }));
+}

@@ -1,0 +1,156 @@
+// `qtool partial`: keep the most sensitive layers in float until the model is
+// within an accuracy budget of FP32 (or keep exactly K), and write that model.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeModel, loadModel } from '../../onnx/model.js';
+import { graphInputs } from '../../onnx/graph.js';
+import { loadDataset } from '../../data/dataset.js';
+import { loadLabels } from '../../data/labels.js';
+import { progressBar } from '../../report/progress.js';
+import { commandLine, QTOOL_VERSION, readReport, writeReport } from '../../report/io.js';
+import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
+import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
+import { fileError, InputError } from '../../util/errors.js';
+import { sha256, writeFileAtomic } from '../../util/files.js';
+import { buildPlannedModel, loadQuantizedModel, measureReference, measureVariant, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
+import { storeLayersInFloat16 } from './fp16-layers.js';
+import { greedySearch, lowerDrop, type Budget, type GreedyOutcome } from './greedy.js';
+
+export type FloatType = 'fp32' | 'fp16';
+
+export interface PartialInputs {
+  model: string;
+  calibration: string;
+  sensitivity: string;
+  data: string;
+  labels?: string;
+}
+
+export interface PartialOptions {
+  maxDrop?: number;
+  keepFloat?: number;
+  floatType: FloatType;
+  maxSamples?: number;
+  batchSize: number;
+  outDir: string;
+}
+
+/** Exactly one of --max-drop / --keep-float, neither negative. */
+export function budgetOf(opts: Pick<PartialOptions, 'maxDrop' | 'keepFloat'>): Budget {
+  const { maxDrop, keepFloat } = opts;
+  if ((maxDrop === undefined) === (keepFloat === undefined)) {
+    throw new InputError('give exactly one of --max-drop POINTS and --keep-float K');
+  }
+  if (maxDrop !== undefined) {
+    if (!Number.isFinite(maxDrop) || maxDrop < 0) throw new InputError(`--max-drop takes accuracy points >= 0, got ${maxDrop}`);
+    return { maxDrop };
+  }
+  if (!Number.isInteger(keepFloat) || keepFloat! < 0) throw new InputError(`--keep-float takes a whole number of layers >= 0, got ${keepFloat}`);
+  return { keepFloat: keepFloat! };
+}
+
+/** The model with `floatLayers` kept in float, in the chosen float type. */
+function buildPartial(q: QuantizedModel, floatLayers: readonly string[], floatType: FloatType): Uint8Array {
+  const set = new Set(floatLayers);
+  const model = buildPlannedModel(q, planWithFloatLayers(q, set), {
+    'qtool.float_layers': floatLayers.join(','),
+    'qtool.float_type': floatType,
+  });
+  if (floatType === 'fp16') storeLayersInFloat16(model, q.plan.layers.filter((l) => set.has(l.name)));
+  return encodeModel(model);
+}
+
+export async function partial(inputs: PartialInputs, opts: PartialOptions): Promise<PartialReport> {
+  const started = performance.now();
+  const budget = budgetOf(opts);
+  const fp32 = loadModel(inputs.model);
+  const q = loadQuantizedModel(fp32, inputs.calibration);
+  const sens = readReport(inputs.sensitivity, sensitivityReportSchema, fp32.sha256);
+  const names = q.plan.layers.map((l) => l.name);
+  if ([...sens.ranking].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
+    throw fileError(inputs.sensitivity, `ranks other layers than this model has (${sens.ranking.length} vs ${names.length}); re-run qtool sensitivity`);
+  }
+  if ('keepFloat' in budget && budget.keepFloat > names.length) {
+    throw new InputError(`--keep-float ${budget.keepFloat}: the model has only ${names.length} quantizable layers`);
+  }
+  const calibrationSha = sha256(readFileSync(inputs.calibration));
+  const warnings: string[] = [];
+  if (sens.calibration.sha256 !== calibrationSha) {
+    warnings.push(`${inputs.sensitivity} was measured with another calibration (${sens.calibration.path}); its ranking may not fit ${inputs.calibration}`);
+  }
+  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
+  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
+  const run = { batchSize: opts.batchSize, limit };
+
+  const ref = await measureReference(q, ds, labels, inputs.labels, run);
+  const fp32Accuracy = ref.top1 ?? 100;
+  const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
+  const bar = progressBar('partial', total, 'steps');
+  // Only two models are kept: the latest step's and the best so far (written if the budget is never met).
+  let latest: { k: number; drop: number; bytes: Uint8Array } | undefined;
+  let best: typeof latest;
+  let outcome: GreedyOutcome<PartialPoint>;
+  try {
+    outcome = await greedySearch<PartialPoint>(sens.ranking, budget, async (floatLayers) => {
+      const bytes = buildPartial(q, floatLayers, opts.floatType);
+      const m = await measureVariant(bytes, `${fp32.path} (${floatLayers.length} layers in float)`, ds, ref, run);
+      const accuracy = labels ? m.top1! : m.agreement;
+      const drop = fp32Accuracy - accuracy;
+      bar.tick(1, `${floatLayers.length} in float: drop ${drop.toFixed(2)}`);
+      latest = { k: floatLayers.length, drop, bytes };
+      if (!best || lowerDrop(drop, best.drop)) best = latest;
+      return {
+        floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null,
+        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
+      };
+    });
+  } finally {
+    bar.stop();
+  }
+  const chosen = outcome.steps[outcome.chosen];
+  const chosenBytes = [latest!, best!].find((m) => m.k === outcome.chosen)!.bytes;
+  const metric = labels ? 'top-1' : 'agreement';
+  const layers = (n: number) => `${n} layer${n === 1 ? '' : 's'}`;
+  const drop = (s: { result: PartialPoint }) => s.result.drop.toFixed(2);
+  const quantized = `${names.length - chosen.floatLayers.length} of ${layers(names.length)} quantized`;
+  const message = 'keepFloat' in budget
+    ? `the ${layers(budget.keepFloat)} ranked most sensitive in float: ${metric} drop ${drop(chosen)} points, ${quantized}`
+    : outcome.met
+      ? `within the budget: ${metric} drop ${drop(chosen)} <= ${budget.maxDrop} points with ${layers(chosen.floatLayers.length)} in float, ${quantized}`
+      : `budget not met: even with all ${layers(names.length)} in float the ${metric} drop is ${drop(outcome.steps[outcome.steps.length - 1])} points (> ${budget.maxDrop}); wrote the best model found (drop ${drop(chosen)}, ${layers(chosen.floatLayers.length)} in float)`;
+
+  const modelPath = join(opts.outDir, 'model.partial.onnx');
+  const reportPath = join(opts.outDir, 'partial.json');
+  const report: PartialReport = {
+    schema: 'qtool/partial@1',
+    qtoolVersion: QTOOL_VERSION,
+    model: { path: fp32.path, sha256: fp32.sha256 },
+    command: commandLine(),
+    options: {
+      maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType,
+      maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
+    },
+    calibration: { path: inputs.calibration, sha256: calibrationSha },
+    sensitivity: { path: inputs.sensitivity, sha256: sha256(readFileSync(inputs.sensitivity)) },
+    data: { path: ds.path, samples: limit },
+    labels: inputs.labels ?? null,
+    accuracyMetric: labels ? 'top1' : 'agreement',
+    floatType: opts.floatType,
+    budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
+    fp32: { accuracy: fp32Accuracy, medianBatchMs: ref.medianBatchMs, sizeBytes: fp32.bytes.length },
+    totalLayers: names.length,
+    floatLayers: chosen.floatLayers,
+    result: chosen.result,
+    met: outcome.met,
+    message,
+    curve: outcome.steps.map((s) => s.result),
+    warnings,
+    timings: { totalSeconds: (performance.now() - started) / 1000 },
+    artifacts: { model: modelPath, report: reportPath },
+  };
+  // The best model is written even when the budget is not met; the CLI then exits 1.
+  writeFileAtomic(modelPath, chosenBytes);
+  writeReport(reportPath, partialReportSchema, report);
+  return report;
+}

@@ -1,0 +1,70 @@
+// The cheap sensitivity proxy, from a single run of the fully quantized model
+// (with the FP32 graph alongside it in the same session): per layer, the SQNR
+// of its output against FP32, which accumulates everything upstream, and the
+// SQNR of its own quantization against a float shadow of it fed the same
+// inputs, which ranks. SQNRs are per channel, averaged in dB over channels.
+import { encodeModel, type Model } from '../../onnx/model.js';
+import { attrInt } from '../../onnx/graph.js';
+import { batchFeeds, batchRanges } from '../../data/batches.js';
+import type { Dataset } from '../../data/dataset.js';
+import type { QuantLayer } from '../../quant/quantizable.js';
+import { createSession, ort } from '../../runtime/session.js';
+import type { QuantizedModel } from '../quantized-model.js';
+import { ChannelNoise, nsrToDb } from './channel-noise.js';
+import { outputNoiseSums, withFp32Copy, type Comparison } from './probe-graph.js';
+import { addShadowLayers } from './shadow.js';
+
+export interface ProxyLayer {
+  name: string;
+  /** The layer's float output (before its QuantizeLinear) against FP32, dB; null when identical. Includes upstream noise. */
+  outputSqnrDb: number | null;
+  /** The layer's output after its own quantization against its float shadow fed the same inputs, dB. */
+  localSqnrDb: number | null;
+}
+
+export interface ProxyOptions {
+  batchSize: number;
+  /** The first `limit` samples. */
+  limit: number;
+}
+
+/** Output channels of a layer: the weight's channel axis (times the groups of a ConvTranspose). */
+function outputChannels(l: QuantLayer): number {
+  return l.weightDims[l.channelAxis] * (l.opType === 'ConvTranspose' ? attrInt(l.node, 'group', 1) : 1);
+}
+
+export async function runProxy(q: QuantizedModel, qdq: Model, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
+  const { model, fp32Name } = withFp32Copy(qdq, q.model);
+  const shadows = addShadowLayers(q, model, fp32Name);
+  const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
+  const shape = (l: QuantLayer) => ({ channels: outputChannels(l), channelsLast: l.opType === 'MatMul' });
+  // Before quantization the QDQ graph holds a folded layer's output under the Relu/Clip output's name.
+  const cumulative: Comparison[] = q.plan.layers.map((l) => {
+    const o = l.node.output![0];
+    return { ref: fp32Name(o), test: foldedTo.get(o) ?? o, ...shape(l) };
+  });
+  const local: Comparison[] = q.plan.layers.map((l, i) => ({ ref: shadows[i].shadow, test: shadows[i].quantized, ...shape(l) }));
+  const sums = outputNoiseSums(model, [...cumulative, ...local]);
+  const noise = sums.map(() => new ChannelNoise());
+
+  const session = await createSession(encodeModel(model), `${q.fp32.path} (FP32 and QDQ side by side, with float shadows)`);
+  try {
+    const names = sums.flatMap((s) => [s.signal, s.noise]);
+    for (const { start, size } of batchRanges(opts.limit, opts.batchSize, ds.fixedBatch)) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, f] of Object.entries(batchFeeds(ds, start, size))) {
+        feeds[name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
+      }
+      const out = await session.run(feeds, names);
+      sums.forEach((s, i) => noise[i].addSums(out[s.signal].data as Float32Array, out[s.noise].data as Float32Array));
+    }
+  } finally {
+    await session.release();
+  }
+  const n = q.plan.layers.length;
+  return q.plan.layers.map((l, i) => ({
+    name: l.name,
+    outputSqnrDb: nsrToDb(noise[i].nsr),
+    localSqnrDb: nsrToDb(noise[n + i].nsr),
+  }));
+}

@@ -1,0 +1,151 @@
+// `qtool sensitivity`: which layers cost accuracy when quantized. A proxy from
+// one run of the fully quantized model first, then one model variant per
+// layer and mode, each built in memory from the calibrated ranges and scored
+// against the FP32 outputs computed once.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeModel, loadModel } from '../../onnx/model.js';
+import { graphInputs } from '../../onnx/graph.js';
+import { loadDataset } from '../../data/dataset.js';
+import { loadLabels } from '../../data/labels.js';
+import { progressBar } from '../../report/progress.js';
+import { commandLine, QTOOL_VERSION, writeReport } from '../../report/io.js';
+import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
+import { median } from '../../runtime/run.js';
+import { InputError } from '../../util/errors.js';
+import { sha256 } from '../../util/files.js';
+import {
+  buildPlannedBytes, buildPlannedModel, loadQuantizedModel, measureReference, measureVariant,
+  planOnlyLayer, planWithFloatLayers, type VariantMeasure,
+} from '../quantized-model.js';
+import { runProxy, type ProxyLayer } from './proxy.js';
+import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured, type Metric, type Mode } from './rank.js';
+
+export interface SensitivityInputs {
+  model: string;
+  calibration: string;
+  data: string;
+  labels?: string;
+}
+
+export interface SensitivityOptions {
+  modes: Mode[];
+  /** Default: top1 with labels, agreement without. */
+  metric?: Metric;
+  maxSamples?: number;
+  /** Samples for the proxy run (at most the evaluated ones); its SQNRs settle long before accuracy does. */
+  proxySamples?: number;
+  batchSize: number;
+  outDir: string;
+  /** Called with the proxy ranking as soon as it is known, before the variants run. */
+  onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
+}
+
+export const DEFAULT_PROXY_SAMPLES = 64;
+
+const measured = (m: VariantMeasure): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
+
+export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
+  const started = performance.now();
+  const fp32 = loadModel(inputs.model);
+  const q = loadQuantizedModel(fp32, inputs.calibration);
+  const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
+  if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
+  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
+  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
+  const run = { batchSize: opts.batchSize, limit };
+
+  const ref = await measureReference(q, ds, labels, inputs.labels, run);
+  const fullModel = buildPlannedModel(q, q.plan);
+  const full = measured(await measureVariant(encodeModel(fullModel), `${fp32.path} (INT8)`, ds, ref, run));
+
+  const t0 = performance.now();
+  const proxy = await runProxy(q, fullModel, ds, { batchSize: opts.batchSize, limit: Math.min(limit, opts.proxySamples ?? DEFAULT_PROXY_SAMPLES) });
+  const proxySeconds = (performance.now() - t0) / 1000;
+  const proxyRanking = rankByProxy(proxy);
+  opts.onProxy?.(proxy, proxyRanking, proxySeconds);
+
+  // One variant per layer and mode, one at a time: memory stays at one model.
+  const layers = q.plan.layers;
+  const results = new Map<string, Partial<Record<Mode, VariantMeasure & { impact: number; noise: number }>>>();
+  const bar = progressBar('sensitivity', layers.length * opts.modes.length, 'variants');
+  const seconds: number[] = [];
+  try {
+    for (const mode of opts.modes) {
+      for (const l of layers) {
+        const t = performance.now();
+        const plan = mode === 'fallback' ? planWithFloatLayers(q, new Set([l.name])) : planOnlyLayer(q, l.name);
+        const m = await measureVariant(buildPlannedBytes(q, plan), `${fp32.path} (${mode} ${l.name})`, ds, ref, run);
+        seconds.push((performance.now() - t) / 1000);
+        const r = results.get(l.name) ?? {};
+        r[mode] = {
+          ...m,
+          seconds: seconds[seconds.length - 1],
+          impact: impact(mode, metric, measured(m), full, ref.top1),
+          noise: impact(mode, 'sqnr', measured(m), full, ref.top1),
+        };
+        results.set(l.name, r);
+        bar.tick(1, l.name);
+      }
+    }
+  } finally {
+    bar.stop();
+  }
+
+  const proxyByName = new Map(proxy.map((p) => [p.name, p]));
+  const ranking = rankLayers(layers.map((l) => ({
+    name: l.name,
+    fallback: results.get(l.name)?.fallback,
+    quantize: results.get(l.name)?.quantize,
+    proxyLocalSqnrDb: proxyByName.get(l.name)!.localSqnrDb,
+  })));
+  const variantOut = (v: (VariantMeasure & { impact: number }) | undefined) =>
+    v ? { top1: v.top1, agreement: v.agreement, sqnrDb: v.sqnrDb, impact: v.impact, seconds: v.seconds } : null;
+  const layerRows: SensitivityLayer[] = layers.map((l) => {
+    const p = proxyByName.get(l.name)!;
+    const r = results.get(l.name) ?? {};
+    return {
+      name: l.name,
+      opType: l.opType,
+      params: l.params,
+      rank: ranking.indexOf(l.name) + 1,
+      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanking.indexOf(l.name) + 1 },
+      fallback: variantOut(r.fallback),
+      quantize: variantOut(r.quantize),
+    };
+  });
+
+  const medianVariant = seconds.length ? median(seconds) : null;
+  const reportPath = join(opts.outDir, 'sensitivity.json');
+  const report: SensitivityReport = {
+    schema: 'qtool/sensitivity@1',
+    qtoolVersion: QTOOL_VERSION,
+    model: { path: fp32.path, sha256: fp32.sha256 },
+    command: commandLine(),
+    options: { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize },
+    calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: q.calibration.selectedMethod },
+    data: { path: ds.path, samples: limit },
+    labels: inputs.labels ?? null,
+    modes: opts.modes,
+    metric,
+    impactUnit: METRIC_UNIT[metric],
+    fp32: { top1: ref.top1 },
+    quantized: { ...full, drop: ref.top1 !== null && full.top1 !== null ? ref.top1 - full.top1 : null },
+    ranking,
+    proxyRanking,
+    layers: layerRows,
+    timings: {
+      totalSeconds: (performance.now() - started) / 1000,
+      fp32PassSeconds: ref.passSeconds,
+      fp32ForwardSeconds: ref.forwardSeconds,
+      proxySeconds,
+      variants: seconds.length,
+      medianVariantSeconds: medianVariant,
+      variantToFp32Pass: medianVariant === null ? null : medianVariant / ref.passSeconds,
+    },
+    artifacts: { report: reportPath },
+  };
+  writeReport(reportPath, sensitivityReportSchema, report);
+  return report;
+}
