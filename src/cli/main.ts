@@ -12,7 +12,7 @@ import { registerPartial } from './commands/partial.js';
 const program = new Command();
 program
   .name('qtool')
-  .description('Quantize FP32 ONNX models to accurate INT8: calibrate, find sensitive layers, keep them in float, fine-tune.')
+  .description('Quantize FP32 ONNX models to accurate INT8: calibrate, find the sensitive layers, keep them in float.')
   .version(QTOOL_VERSION)
   .showHelpAfterError()
   .exitOverride();

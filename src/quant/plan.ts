@@ -25,8 +25,6 @@ export interface QuantPlan {
 }
 
 export interface PlanOptions {
-  /** Layer names kept in float. */
-  exclude?: Set<string>;
   /** Fold Relu/Clip into the range (only for asymmetric activations). */
   foldActivations: boolean;
 }
@@ -45,8 +43,7 @@ function clipFoldable(n: Node, inits: ReturnType<typeof initializerMap>): boolea
 }
 
 export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
-  const exclude = opts.exclude ?? new Set<string>();
-  const layers = findQuantizableLayers(g).filter((l) => !exclude.has(l.name));
+  const layers = findQuantizableLayers(g);
   const layerNodes = new Set(layers.map((l) => l.node));
   const types = inferElemTypes(g);
   const inits = initializerMap(g);
@@ -55,12 +52,11 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
   const outputs = new Set(graphOutputs(g).map((o) => o.name));
   const constants = constantTensors(g);
   const isActivation = (t: string) => !!t && !constants.has(t) && types.get(t) === 'float32';
-  const excludedNodes = new Set(findQuantizableLayers(g).filter((l) => exclude.has(l.name)).map((l) => l.node));
 
   const quantizedNodes = new Set<Node>(layerNodes);
   for (const n of g.node ?? []) {
     const op = n.op_type ?? '';
-    if (layerNodes.has(n) || excludedNodes.has(n) || !ACTIVATION_OPS.has(op)) continue;
+    if (layerNodes.has(n) || !ACTIVATION_OPS.has(op)) continue;
     const ins = (n.input ?? []).filter((i) => i);
     // Add/MatMul/Concat with a constant operand stay float: ORT's integer kernels want every operand quantized.
     const allActivations = ins.every(isActivation);
