@@ -251,12 +251,32 @@ function binIndex(y: number): number {
   return HALF_BINS + f - (f === y && y > 0 ? 1 : 0);
 }
 
-/** The hot loop: every value finite and within [-R, R]; inv = 1 / w. */
+/** Scratch for binFinite: two interleaved banks of bins (see below). */
+const bank = new Float64Array(2 * HIST_BINS);
+
+/**
+ * The hot loop: every value finite and within [-R, R]; inv = 1 / w.
+ * Even and odd elements count into separate banks: a ReLU output sends half
+ * its values to the zero bin, and back-to-back increments of one memory cell
+ * wait on each other (16 -> 9 ns/value at 50% zeros, bench/histogram.bench.ts).
+ * The index uses no data-dependent branch.
+ */
 function binFinite(x: Float32Array, bins: Float64Array, inv: number): void {
-  for (let i = 0; i < x.length; i++) {
-    const y = x[i] * inv;
-    const f = Math.floor(y);
-    bins[HALF_BINS + f - (f === y && y > 0 ? 1 : 0)]++;
+  const n = x.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const y0 = x[i] * inv;
+    const y1 = x[i + 1] * inv;
+    const f0 = Math.floor(y0);
+    const f1 = Math.floor(y1);
+    bank[HALF_BINS + f0 - (+(f0 === y0) & +(y0 > 0))]++;
+    bank[HIST_BINS + HALF_BINS + f1 - (+(f1 === y1) & +(y1 > 0))]++;
+  }
+  if (i < n) bins[binIndex(x[i] * inv)]++;
+  for (let k = 0; k < HIST_BINS; k++) {
+    bins[k] += bank[k] + bank[HIST_BINS + k];
+    bank[k] = 0;
+    bank[HIST_BINS + k] = 0;
   }
 }
 
