@@ -208,7 +208,8 @@ function runSuiteCase(name: string): number {
   }
 }
 
-test('the test plan is honest: exclusions exist in the suite and belong to a listed op', { skip: suiteCases.length === 0 && 'libonnx-testdata is not installed' }, () => {
+test('the test plan is honest: exclusions exist in the suite and belong to a listed op', () => {
+  assert.ok(suiteCases.length > 0, `no ONNX backend cases under ${onnxTestData}: install Debian's libonnx-testdata`);
   for (const name of Object.keys(EXCLUDED)) {
     assert.ok(suiteCases.includes(name), `excluded case ${name} is not in ${onnxTestData}`);
     assert.ok(ownerOf(name), `excluded case ${name} matches no op prefix`);
@@ -217,19 +218,25 @@ test('the test plan is honest: exclusions exist in the suite and belong to a lis
 });
 
 const counts: Record<string, number> = {};
+// Ops with no runnable suite case (Gelu is newer than the installed suite; every
+// Cast case uses a type tfjs cannot hold) are covered by the onnxruntime
+// comparisons below instead, and get no empty test here.
+const notInSuite: string[] = [];
 for (const [op, cases] of casesByOp) {
   const runnable = cases.filter((c) => !EXCLUDED[c]);
   const excluded = cases.filter((c) => EXCLUDED[c]);
-  const skip = runnable.length === 0 && (cases.length === 0 ? 'no test_ case in the installed suite (covered by the onnxruntime comparisons below)' : `all ${cases.length} cases excluded (${[...new Set(excluded.map((c) => EXCLUDED[c]))].join('; ')})`);
-  test(`${op}: ONNX backend cases (${runnable.length} run, ${excluded.length} excluded)`, { skip }, () => {
+  if (runnable.length === 0) { notInSuite.push(op); continue; }
+  test(`${op}: ONNX backend cases (${runnable.length} run, ${excluded.length} excluded)`, () => {
     for (const c of runnable) runSuiteCase(c);
     counts[op] = runnable.length;
   });
 }
 
-test('case counts per op (informational)', () => {
+test('backend suite coverage: every op but the known two runs ONNX\'s own cases', () => {
   const lines = Object.entries(counts).map(([op, n]) => `${op} ${n}`);
-  console.log(`# backend ${backend}; suite cases run per op: ${lines.join(', ')}`);
+  console.log(`# backend ${backend}; suite cases run per op: ${lines.join(', ')}; none runnable: ${notInSuite.join(', ')}`);
+  assert.deepEqual([...notInSuite].sort(), ['Cast', 'Gelu']);
+  assert.ok(Object.values(counts).reduce((a, b) => a + b, 0) >= 250);
 });
 
 // ---------------------------------------------------------------------------
