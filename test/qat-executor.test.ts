@@ -5,7 +5,6 @@
 // no leaked tensors; and foldBatchNorm checked with onnxruntime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Scalar } from '@tensorflow/tfjs';
 import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
@@ -64,8 +63,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const report: string[] = [];
 
 for (const s of SAMPLES) {
-  const present = existsSync(repoPath(s.model)) && existsSync(repoPath(s.x));
-  test(`${s.name}: same logits as onnxruntime (batch ${BATCH} and ${OTHER_BATCH}), finite non-zero gradients`, { skip: !present && `${s.model} is not generated yet` }, async () => {
+  test(`${s.name}: same logits as onnxruntime (batch ${BATCH} and ${OTHER_BATCH}), finite non-zero gradients`, async () => {
     const loaded = loadModel(repoPath(s.model));
     const ds = loadDataset(repoPath(s.x), graphInputs(loaded.model.graph!));
     const session = await ort.InferenceSession.create(loaded.bytes, { logSeverityLevel: 3 });
@@ -153,16 +151,13 @@ test('scalar initializers and settings-only initializers stay constants; two gra
     a.dispose();
     b.dispose();
   }
-  const mob = repoPath('samples/mobilenet/model.onnx');
-  if (existsSync(mob)) {
-    const g = new OnnxTfGraph(loadModel(mob).model, tf);
-    try {
-      const names = [...g.variables().keys()];
-      assert.ok(names.includes('stem.1.weight') && names.includes('stem.1.bias'), 'BN scale and bias are weights');
-      assert.ok(!names.some((n) => n.endsWith('running_mean') || n.endsWith('running_var')), 'BN statistics are not');
-    } finally {
-      g.dispose();
-    }
+  const g = new OnnxTfGraph(loadModel(repoPath('samples/mobilenet/model.onnx')).model, tf);
+  try {
+    const names = [...g.variables().keys()];
+    assert.ok(names.includes('stem.1.weight') && names.includes('stem.1.bias'), 'BN scale and bias are weights');
+    assert.ok(!names.some((n) => n.endsWith('running_mean') || n.endsWith('running_var')), 'BN statistics are not');
+  } finally {
+    g.dispose();
   }
 });
 
@@ -282,7 +277,7 @@ test('foldBatchNorm: folds Conv->BN pairs (with and without bias, depthwise, sha
   assert.ok(d < 1e-5 * scale, `folded vs original: max |diff| ${d} on values up to ${scale}`);
 });
 
-test('foldBatchNorm on the mobilenet sample: no BatchNormalization left, onnxruntime outputs unchanged, tfjs runs it', { skip: !existsSync(repoPath('samples/mobilenet/model.onnx')) && 'samples/mobilenet is not generated yet' }, async () => {
+test('foldBatchNorm on the mobilenet sample: no BatchNormalization left, onnxruntime outputs unchanged, tfjs runs it', async () => {
   const loaded = loadModel(repoPath('samples/mobilenet/model.onnx'));
   const before = loaded.model.graph!.node!.filter((n) => n.op_type === 'BatchNormalization').length;
   const f = foldBatchNorm(loaded.model);
