@@ -2,7 +2,7 @@
 // sessions, real data, INT8 models that onnxruntime runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
@@ -11,7 +11,7 @@ import { makeTensor } from '../src/onnx/tensor.js';
 import { writeNpy } from '../src/data/npy.js';
 import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
@@ -105,29 +105,22 @@ test('--clip-activation gelu=10 caps both GELUs and reports what the cap removed
   assert.equal(opCounts(join(out, 'model.int8.onnx')).Min, 2);
 });
 
-function expectBadInput(args: string[], pattern: RegExp, out: string) {
-  const r = runQtool(['calibrate', ...args, '--out', out]);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'no artifacts written');
-}
 
 test('bad input: one line, exit 2, nothing written', () => {
   const dir = tempDir();
   const out = join(dir, 'out');
   // A model with nothing to quantize: ONNX's own Relu test model.
-  expectBadInput(['/usr/share/libonnx-testdata/data/node/test_relu/model.onnx', '--data', DIGITS('calib_x.npy')], /opset|no quantizable op/, out);
+  expectBadInput('calibrate', [join(onnxTestData, 'test_relu', 'model.onnx'), '--data', DIGITS('calib_x.npy')], /opset|no quantizable op/, out);
   // Data that does not fit the model.
-  expectBadInput([MLP, '--data', repoPath('samples', 'mnist', 'calib_x.npy')], /calib_x\.npy: .*does not fit input 'input'/, out);
-  expectBadInput([MLP, '--data', DIGITS('calib_x.npy'), '--method', 'kl'], /unknown method 'kl'/, out);
-  expectBadInput([MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '100.5'], /'100\.5' is not a percentile/, out);
-  expectBadInput([MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '0'], /'0' is not a percentile/, out);
-  expectBadInput([MLP, '--data', DIGITS('calib_x.npy'), '--select', 'best'], /--select best needs --eval/, out);
+  expectBadInput('calibrate', [MLP, '--data', repoPath('samples', 'mnist', 'calib_x.npy')], /calib_x\.npy: .*does not fit input 'input'/, out);
+  expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--method', 'kl'], /unknown method 'kl'/, out);
+  expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '100.5'], /'100\.5' is not a percentile/, out);
+  expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '0'], /'0' is not a percentile/, out);
+  expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--select', 'best'], /--select best needs --eval/, out);
   // A tensor that is constant over the calibration set: all-zero inputs.
   const zeros = join(dir, 'zeros.npy');
   writeNpy(zeros, { dtype: 'float32', shape: [8, 64], data: new Float32Array(8 * 64) });
-  expectBadInput([MLP, '--data', zeros], /zeros\.npy: tensor 'input' is constant \(0\)/, out);
+  expectBadInput('calibrate', [MLP, '--data', zeros], /zeros\.npy: tensor 'input' is constant \(0\)/, out);
 });
 
 test('a tensor holding NaN during calibration is named', () => {
@@ -147,5 +140,5 @@ test('a tensor holding NaN during calibration is named', () => {
   saveModel(onnx.ModelProto.create({ ir_version: 8, opset_import: [{ domain: '', version: 17 }], graph: g }), modelPath);
   const data = join(dir, 'x.npy');
   writeNpy(data, { dtype: 'float32', shape: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => i - 3) });
-  expectBadInput([modelPath, '--data', data], /x\.npy: tensor 'root' holds 3 NaN\/Inf values/, join(dir, 'out'));
+  expectBadInput('calibrate', [modelPath, '--data', data], /x\.npy: tensor 'root' holds 3 NaN\/Inf values/, join(dir, 'out'));
 });

@@ -29,3 +29,18 @@ export function runQtool(args: string[]): CliResult {
 export function tempDir(prefix = 'qtool-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+
+/**
+ * Runs `qtool COMMAND ARGS --out <fresh dir>` and asserts what every bad input
+ * gets: exit code 2, one line on stderr matching `pattern`, nothing written.
+ */
+export function expectBadInput(command: string, args: string[], pattern: RegExp, out = join(tempDir(), 'out')): void {
+  const r = runQtool([command, ...args, '--out', out]);
+  assert.equal(r.code, 2, `exit code for ${command} ${args.join(' ')}: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
+}

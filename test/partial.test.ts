@@ -4,7 +4,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from '../src/onnx/proto/onnx.js';
 import { loadModel } from '../src/onnx/model.js';
@@ -15,7 +15,7 @@ import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { evalReportSchema } from '../src/report/schemas/eval.js';
 import { partialReportSchema, type PartialReport } from '../src/report/schemas/partial.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir, expectBadInput } from './helpers.js';
 import { makeAddOutlierModel, setupOutlierCase, type OutlierCase } from './outlier.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
@@ -194,32 +194,24 @@ test('a budget no set of float layers can meet: the best model is written, the r
   assert.equal(top1, report.result.accuracy);
 });
 
-function expectBadInput(args: string[], pattern: RegExp) {
-  const out = join(tempDir(), 'out');
-  const r = runQtool(['partial', ...args, '--out', out]);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
-}
 
 test('bad input: one line, exit 2, nothing written', () => {
   const dir = tempDir();
   const base = [c.model, '--calibration', c.calibration, '--sensitivity', sensPath, '--data', c.evalX, '--labels', c.evalY];
-  expectBadInput([...base, '--max-drop', '0.5', '--keep-float', '2'], /exactly one of --max-drop POINTS and --keep-float K/);
-  expectBadInput([...base, '--max-drop', '-1'], /--max-drop takes accuracy points >= 0, got -1/);
-  expectBadInput([...base, '--keep-float', '-2'], /--keep-float takes a whole number of layers >= 0, got -2/);
-  expectBadInput([...base, '--keep-float', '17'], /--keep-float 17: the model has only 16 quantizable layers/);
+  expectBadInput('partial', [...base, '--max-drop', '0.5', '--keep-float', '2'], /exactly one of --max-drop POINTS and --keep-float K/);
+  expectBadInput('partial', [...base, '--max-drop', '-1'], /--max-drop takes accuracy points >= 0, got -1/);
+  expectBadInput('partial', [...base, '--keep-float', '-2'], /--keep-float takes a whole number of layers >= 0, got -2/);
+  expectBadInput('partial', [...base, '--keep-float', '17'], /--keep-float 17: the model has only 16 quantizable layers/);
 
   // Reports for another model (the Add-outlier MLP's), missing or broken.
   const withReports = (cal: string, s: string) => [c.model, '--calibration', cal, '--sensitivity', s, '--data', c.evalX, '--labels', c.evalY, '--max-drop', '1'];
-  expectBadInput(withReports(c.calibration, add.sensitivity), /sensitivity\.json: was made for another model \(.*add-outlier\.onnx/);
-  expectBadInput(withReports(add.calibration, sensPath), /calibration\.json: was made for another model/);
-  expectBadInput(withReports(c.calibration, join(dir, 'none.json')), /none\.json: no such file/);
-  expectBadInput(withReports(c.calibration, c.calibration), /calibration\.json: not a valid report: schema/);
+  expectBadInput('partial', withReports(c.calibration, add.sensitivity), /sensitivity\.json: was made for another model \(.*add-outlier\.onnx/);
+  expectBadInput('partial', withReports(add.calibration, sensPath), /calibration\.json: was made for another model/);
+  expectBadInput('partial', withReports(c.calibration, join(dir, 'none.json')), /none\.json: no such file/);
+  expectBadInput('partial', withReports(c.calibration, c.calibration), /calibration\.json: not a valid report: schema/);
   const cut = join(dir, 'cut.json');
   writeFileSync(cut, readFileSync(sensPath, 'utf8').slice(0, 200));
-  expectBadInput(withReports(c.calibration, cut), /cut\.json: not valid JSON/);
+  expectBadInput('partial', withReports(c.calibration, cut), /cut\.json: not valid JSON/);
 });
 
 test('examples/ptq-chain.sh: calibrate -> sensitivity -> partial on a bundled sample, as CI runs it', () => {

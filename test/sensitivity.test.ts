@@ -3,14 +3,14 @@
 // onnxruntime sessions, one variant per layer and mode.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../src/onnx/model.js';
 import { createSession, ort } from '../src/runtime/session.js';
 import { readNpy } from '../src/data/npy.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
 import { buildPlannedModel, layerTensors, loadQuantizedModel, planOnlyLayer, planWithFloatLayers } from '../src/stages/quantized-model.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir, expectBadInput } from './helpers.js';
 import { OUTLIER, setupOutlierCase, type OutlierCase } from './outlier.js';
 
 const RESNET = repoPath('samples', 'resnet', 'model.onnx');
@@ -143,26 +143,18 @@ test('without labels the metric is agreement; --metric sqnr gives each layer its
   assert.deepEqual(s.ranking, [...s.layers].sort((x, y) => y.quantize!.impact - x.quantize!.impact).map((l) => l.name));
 });
 
-function expectBadInput(args: string[], pattern: RegExp) {
-  const out = join(tempDir(), 'out');
-  const r = runQtool(['sensitivity', ...args, '--out', out]);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
-}
 
 test('bad input: one line, exit 2, nothing written', () => {
   const dir = tempDir();
   const data = ['--data', c.evalX, '--labels', c.evalY];
-  expectBadInput([c.model, '--calibration', mlpCalibration, ...data], /calibration\.json: was made for another model \(.*mlp/);
-  expectBadInput([c.model, '--calibration', join(dir, 'missing.json'), ...data], /missing\.json: no such file/);
+  expectBadInput('sensitivity', [c.model, '--calibration', mlpCalibration, ...data], /calibration\.json: was made for another model \(.*mlp/);
+  expectBadInput('sensitivity', [c.model, '--calibration', join(dir, 'missing.json'), ...data], /missing\.json: no such file/);
   const notJson = join(dir, 'broken.json');
   writeFileSync(notJson, '{"schema": "qtool/calibration@1", ');
-  expectBadInput([c.model, '--calibration', notJson, ...data], /broken\.json: not valid JSON/);
-  expectBadInput([c.model, '--calibration', join(mlpCalibration, '..', 'calibrate.json'), ...data], /calibrate\.json: not a valid report: schema/);
-  expectBadInput([c.model, '--calibration', c.calibration, '--data', DIGITS('eval_x.npy')], /eval_x\.npy: .*does not fit input 'input'/);
-  expectBadInput([c.model, '--calibration', c.calibration, '--data', c.evalX, '--metric', 'top1'], /--metric top1 needs --labels/);
-  expectBadInput([c.model, '--calibration', c.calibration, ...data, '--mode', 'all'], /--mode: expected fallback, quantize or both/);
-  expectBadInput([c.model, '--calibration', c.calibration, ...data, '--max-samples', '-5'], /--max-samples takes a positive whole number/);
+  expectBadInput('sensitivity', [c.model, '--calibration', notJson, ...data], /broken\.json: not valid JSON/);
+  expectBadInput('sensitivity', [c.model, '--calibration', join(mlpCalibration, '..', 'calibrate.json'), ...data], /calibrate\.json: not a valid report: schema/);
+  expectBadInput('sensitivity', [c.model, '--calibration', c.calibration, '--data', DIGITS('eval_x.npy')], /eval_x\.npy: .*does not fit input 'input'/);
+  expectBadInput('sensitivity', [c.model, '--calibration', c.calibration, '--data', c.evalX, '--metric', 'top1'], /--metric top1 needs --labels/);
+  expectBadInput('sensitivity', [c.model, '--calibration', c.calibration, ...data, '--mode', 'all'], /--mode: expected fallback, quantize or both/);
+  expectBadInput('sensitivity', [c.model, '--calibration', c.calibration, ...data, '--max-samples', '-5'], /--max-samples takes a positive whole number/);
 });

@@ -21,6 +21,11 @@ export function commandLine(): string {
   return ['qtool', ...process.argv.slice(2)].join(' ');
 }
 
+/** The header fields of a report about `model`, made by this command line with `options`. */
+export function reportHeaderFor<O extends Record<string, unknown>>(model: { path: string; sha256: string }, options: O) {
+  return { qtoolVersion: QTOOL_VERSION, model: { path: model.path, sha256: model.sha256 }, command: commandLine(), options };
+}
+
 /** JSON with non-finite numbers as null and typed arrays as plain arrays. */
 export function toJson(value: unknown): string {
   return JSON.stringify(

@@ -5,7 +5,7 @@ import { graphInputs, type ValueSpec } from '../onnx/graph.js';
 import { dimsText, loadDataset } from '../data/dataset.js';
 import { checkLabelRange, loadLabels } from '../data/labels.js';
 import { fileError } from '../util/errors.js';
-import { commandLine, QTOOL_VERSION } from '../report/io.js';
+import { reportHeaderFor } from '../report/io.js';
 import type { EvalReport } from '../report/schemas/eval.js';
 import { collectOutputs, scoreOutputs } from './evaluate.js';
 
@@ -50,10 +50,7 @@ export async function evalModel(inputs: EvalInputs, opts: EvalOptions): Promise<
   const s = scoreOutputs(out, { labels, reference: refOut });
   return {
     schema: 'qtool/eval@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: model.path, sha256: model.sha256 },
-    command: commandLine(),
-    options: { ...opts },
+    ...reportHeaderFor(model, { ...opts }),
     data: { path: ds.path, samples: ds.count },
     labels: inputs.labels ?? null,
     reference: reference ? { path: reference.path, sha256: reference.sha256 } : null,

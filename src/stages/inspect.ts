@@ -3,7 +3,7 @@ import type { LoadedModel } from '../onnx/model.js';
 import { graphInputs, graphOutputs } from '../onnx/graph.js';
 import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
 import { findQuantizableLayers } from '../quant/quantizable.js';
-import { commandLine, QTOOL_VERSION } from '../report/io.js';
+import { reportHeaderFor } from '../report/io.js';
 import type { InspectReport } from '../report/schemas/inspect.js';
 
 export function inspectModel(m: LoadedModel): InspectReport {
@@ -18,10 +18,7 @@ export function inspectModel(m: LoadedModel): InspectReport {
     .reduce((s, t) => s + sizeOf(dimsOf(t)), 0);
   return {
     schema: 'qtool/inspect@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: m.path, sha256: m.sha256 },
-    command: commandLine(),
-    options: {},
+    ...reportHeaderFor(m, {}),
     irVersion: toNumber(m.model.ir_version as number),
     opsets: m.model.opset_import.map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version as number) })),
     producer: { name: m.model.producer_name ?? '', version: m.model.producer_version ?? '' },

@@ -13,7 +13,7 @@ import { buildQdqModel, type ActivationType, type QuantizedWeight } from '../../
 import { clipGelu, type ClippedActivation } from '../../quant/clip-activation.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { commandLine, QTOOL_VERSION, writeReport } from '../../report/io.js';
+import { QTOOL_VERSION, reportHeaderFor, writeReport } from '../../report/io.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
 import { collectOutputs, scoreOutputs, type ModelOutputs } from '../evaluate.js';
@@ -133,13 +133,10 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
 
   const calibration: Calibration = {
     schema: 'qtool/calibration@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: fp32.path, sha256: fp32.sha256 },
-    command: commandLine(),
-    options: {
+    ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
       clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize,
-    },
+    }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,
     perChannel: opts.perChannel,
@@ -166,10 +163,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
   const modelPath = join(opts.outDir, 'model.int8.onnx');
   const report: CalibrateReport = {
     schema: 'qtool/calibrate@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: fp32.path, sha256: fp32.sha256 },
-    command: commandLine(),
-    options: calibration.options,
+    ...reportHeaderFor(fp32, calibration.options),
     data: { path: ds.path, samples: ds.count },
     eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: inputs.labels ?? null } : null,
     fp32: { top1: fp32Scores?.top1 ?? null, sizeBytes: fp32.bytes.length },

@@ -7,7 +7,7 @@ import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
-import { commandLine, QTOOL_VERSION, readReport, writeReport } from '../../report/io.js';
+import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
@@ -124,13 +124,10 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   const reportPath = join(opts.outDir, 'partial.json');
   const report: PartialReport = {
     schema: 'qtool/partial@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: fp32.path, sha256: fp32.sha256 },
-    command: commandLine(),
-    options: {
+    ...reportHeaderFor(fp32, {
       maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType,
       maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
-    },
+    }),
     calibration: { path: inputs.calibration, sha256: calibrationSha },
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readFileSync(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },

@@ -9,7 +9,7 @@ import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
-import { commandLine, QTOOL_VERSION, writeReport } from '../../report/io.js';
+import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
@@ -120,10 +120,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
-    qtoolVersion: QTOOL_VERSION,
-    model: { path: fp32.path, sha256: fp32.sha256 },
-    command: commandLine(),
-    options: { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize },
+    ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
     calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: q.calibration.selectedMethod },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
