@@ -8,6 +8,7 @@ import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
 import { decodeModel, encodeModel, loadModel } from '../src/onnx/model.js';
 import { graphInputs, topologicalOrder } from '../src/onnx/graph.js';
+import { exposeTensors, exposeTensorsInBytes } from '../src/onnx/rewrite.js';
 import { tensorToArray } from '../src/onnx/tensor.js';
 import { InputError } from '../src/util/errors.js';
 import { onnxTestData, repoPath } from './helpers.js';
@@ -82,4 +83,18 @@ test('bad model bytes are one-line input errors naming the file', () => {
   const noInputs = onnx.ModelProto.decode(good);
   noInputs.graph!.input = [];
   assert.throws(() => decodeModel(encodeModel(noInputs), 'n.onnx'), /n\.onnx: the model has no inputs/);
+});
+
+test('exposing tensors by appending to the bytes equals re-encoding the model', async () => {
+  const m = loadModel(repoPath('samples', 'resnet', 'model.onnx'));
+  const names = (m.model.graph!.node ?? []).filter((n) => n.op_type === 'Relu').slice(0, 3).map((n) => n.output![0]);
+  const appended = exposeTensorsInBytes(m.bytes, m.model, names);
+  const reencoded = encodeModel(exposeTensors(m.model, names));
+  // onnxruntime's protobuf merges the appended graph into the model's (protobufjs would replace it).
+  const [sa, sb] = [await ort.InferenceSession.create(appended), await ort.InferenceSession.create(reencoded)];
+  assert.deepEqual(sa.outputNames, ['logits', ...names]);
+  assert.deepEqual(sa.outputNames, sb.outputNames);
+  const feeds = { input: new ort.Tensor('float32', Float32Array.from({ length: 2 * 784 }, (_, i) => (i * 37) % 256), [2, 1, 28, 28]) };
+  const [a, b] = [await sa.run(feeds), await sb.run(feeds)];
+  for (const n of ['logits', ...names]) assert.deepEqual(Array.from(a[n].data as Float32Array), Array.from(b[n].data as Float32Array), n);
 });

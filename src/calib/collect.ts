@@ -9,8 +9,8 @@
 // one intra-op thread and the worker the other core (see bench/RESULTS.md).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { encodeModel, type Model } from '../onnx/model.js';
-import { exposeTensors } from '../onnx/rewrite.js';
+import type { Model } from '../onnx/model.js';
+import { exposeTensorsInBytes } from '../onnx/rewrite.js';
 import { createSession } from '../runtime/session.js';
 import { runBatches } from '../runtime/run.js';
 import { progressBar } from '../report/progress.js';
@@ -77,12 +77,13 @@ class HistogramWorker {
   }
 }
 
+/** `bytes` must be the encoding of `model` (passed along so it is not serialised again). */
 export async function collectHistograms(
-  model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: boolean },
+  bytes: Uint8Array, model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: boolean },
 ): Promise<CollectResult> {
   // Leave one core to the worker: ORT's second thread would only compete with it.
   const threads = Math.max(1, availableParallelism() - 1);
-  const session = await createSession(encodeModel(exposeTensors(model, tensors)), label, { threads });
+  const session = await createSession(exposeTensorsInBytes(bytes, model, tensors), label, { threads });
   const worker = new HistogramWorker();
   const bar = opts.progress === false ? undefined : progressBar('calibrate', ds.count);
   let forwardMs = 0;

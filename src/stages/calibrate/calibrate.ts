@@ -88,7 +88,8 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
 
   // One pass: the planned tensors, plus the raw GELU outputs to show what the cap did.
   const extra = clipped.map((c) => c.tensor).filter((t) => !plan.tensors.includes(t));
-  const pass = await collectHistograms(model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize: opts.batchSize });
+  const bytes = model === fp32.model ? fp32.bytes : encodeModel(model);
+  const pass = await collectHistograms(bytes, model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize: opts.batchSize });
   checkStatistics(ds, plan, pass.histograms);
 
   const perMethod = new Map<string, { ranges: Map<string, AssignedRange>; bytes?: Uint8Array }>();
