@@ -47,7 +47,15 @@ export interface OnnxTfGraphOptions {
    * scales, Pow exponents, ...); the rest stay constant tensors.
    */
   trainable?: (name: string, dims: readonly number[], defaultChoice: boolean) => boolean;
+  /**
+   * Wraps the computation of every node (QAT's fake quantization, see
+   * qat-graph.ts): gets the node, its inputs and the op's function, returns
+   * the node's outputs. Default: run(inputs).
+   */
+  wrapNode?: NodeWrapper;
 }
+
+export type NodeWrapper = (node: Node, inputs: (Tensor | undefined)[], run: (inputs: (Tensor | undefined)[]) => Tensor[]) => Tensor[];
 
 interface Plan {
   nodes: Node[];
@@ -75,6 +83,7 @@ export class OnnxTfGraph {
   private readonly hostValues = new WeakMap<Tensor, number[]>();
   private readonly plans = new Map<string, Plan>();
   private readonly ctx: OpContext;
+  private readonly wrapNode?: NodeWrapper;
   private disposed = false;
 
   /** `tf` from loadTf(); see OnnxTfGraph.create for the one-call form. */
@@ -140,6 +149,7 @@ export class OnnxTfGraph {
       throw e;
     }
     this.order = order.filter((n) => n.op_type !== 'Constant');
+    this.wrapNode = opts.wrapNode;
     this.ctx = {
       tf,
       opset: this.opset,
@@ -199,7 +209,9 @@ export class OnnxTfGraph {
         const ins = (node.input ?? []).map((name) => (name ? lookup(name, node) : undefined));
         let outs: Tensor[];
         try {
-          outs = getOp(node.op_type ?? '', node)(this.ctx, node, ins);
+          const fn = getOp(node.op_type ?? '', node);
+          const run = (xs: (Tensor | undefined)[]): Tensor[] => fn(this.ctx, node, xs);
+          outs = this.wrapNode ? this.wrapNode(node, ins, run) : run(ins);
         } catch (e) {
           if (e instanceof UnsupportedOpError || e instanceof OpError) throw e;
           const msg = String((e as Error).message ?? e);
