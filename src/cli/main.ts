@@ -8,11 +8,12 @@ import { registerCalibrate } from './commands/calibrate.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSensitivity } from './commands/sensitivity.js';
 import { registerPartial } from './commands/partial.js';
+import { registerQat } from './commands/qat.js';
 
 const program = new Command();
 program
   .name('qtool')
-  .description('Quantize FP32 ONNX models to accurate INT8: calibrate, find the sensitive layers, keep them in float.')
+  .description('Quantize FP32 ONNX models to accurate INT8: calibrate, find the sensitive layers, keep them in float, fine-tune.')
   .version(QTOOL_VERSION)
   .showHelpAfterError()
   .exitOverride();
@@ -23,6 +24,7 @@ registerCalibrate(program);
 registerDoctor(program);
 registerSensitivity(program);
 registerPartial(program);
+registerQat(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,91 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { qatFinetune } from '../../stages/qat/qat.js';
+import type { QatReport } from '../../report/schemas/qat.js';
+import { fmt } from '../../report/table.js';
+import { CheckFailedError, InputError } from '../../util/errors.js';
+import { action, emit } from '../action.js';
+
+interface Flags {
+  calibration: string;
+  partial?: string;
+  train: string;
+  trainLabels?: string;
+  distill?: boolean;
+  epochs: string;
+  baseLr?: string;
+  lr?: string;
+  optimizer: string;
+  batchSize: string;
+  learnRanges?: boolean;
+  eval?: string;
+  labels?: string;
+  out: string;
+  json?: boolean;
+}
+
+/** A number as typed on the command line; the stage checks the range. */
+function number(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new InputError(`${flag} takes a number, got '${text}'`);
+  return v;
+}
+
+function summary(r: QatReport): string {
+  const p = r.parity;
+  const what = p.metric === 'top1' ? 'top-1' : 'agreement with FP32';
+  const lines = [
+    `${chalk.bold(r.model.path)}: ${r.quantizedLayers} layers quantized${r.floatLayers.length ? `, ${r.floatLayers.length} in float` : ''}; ` +
+      `${r.steps} steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"} of ${r.train.samples} samples, ${r.train.loss}, ${r.optimizer}, lr ${r.lr0.toExponential(2)} cosine to 0) on ${r.backend.name}` +
+      ` in ${fmt(r.timings.trainSeconds, 1)} s (${fmt(r.timings.samplesPerSecond, 0)} samples/s)`,
+    `  loss ${fmt(r.loss[0], 4)} -> ${fmt(r.loss[r.loss.length - 1], 4)}`,
+  ];
+  if (r.accuracy) {
+    lines.push(`  ${what} on ${r.accuracy.data}: FP32 ${fmt(r.accuracy.fp32)} %, fake-quant before ${fmt(r.accuracy.before)} % -> after ${fmt(r.accuracy.after)} %`);
+  }
+  lines.push(`${p.ok ? chalk.green('✔') : chalk.red('✘')} parity on ${p.samples} samples of ${p.data}: tfjs ${fmt(p.tfjs)} %, exported INT8 in onnxruntime ${fmt(p.onnxruntime)} % ` +
+    `(gap ${fmt(p.gap)} points, max ${p.maxGap}; ${p.disagreements} predictions differ)`);
+  lines.push(`  ${chalk.bold(r.artifacts.model)}, ${r.artifacts.report}`);
+  return lines.join('\n');
+}
+
+export function registerQat(program: Command): void {
+  program
+    .command('qat-finetune')
+    .description('quantization-aware fine-tuning of the calibrated model (TensorFlow.js), exported as an INT8 QDQ model')
+    .argument('<model>', 'FP32 ONNX model')
+    .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
+    .option('--partial <file>', 'partial.json written by qtool partial: its float layers stay float')
+    .requiredOption('--train <file>', 'training inputs (.npy or .npz)')
+    .option('--train-labels <file>', 'class labels for --train (cross-entropy loss)')
+    .option('--distill', 'no labels: distil from the FP32 model (KL divergence)')
+    .option('--epochs <n>', 'passes over the training data', '2')
+    .option('--base-lr <lr>', 'learning rate of the original training; QAT starts at 1% of it (default 0.01)')
+    .option('--lr <lr>', 'exact starting learning rate (instead of --base-lr)')
+    .option('--optimizer <name>', 'adam or sgd (momentum 0.9)', 'adam')
+    .option('--batch-size <n>', 'samples per training step', '32')
+    .option('--learn-ranges', 'also learn the activation scales (LSQ)')
+    .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
+    .option('--labels <file>', 'labels for --eval')
+    .option('--out <dir>', 'output folder', 'qtool-out')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(action(async (model: string, flags: Flags) => {
+      const report = await qatFinetune(
+        { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
+        {
+          epochs: number('--epochs', flags.epochs)!,
+          baseLr: number('--base-lr', flags.baseLr),
+          lr: number('--lr', flags.lr),
+          optimizer: flags.optimizer as 'adam' | 'sgd',
+          batchSize: number('--batch-size', flags.batchSize)!,
+          learnRanges: Boolean(flags.learnRanges),
+          outDir: flags.out,
+        },
+      );
+      emit(report, flags.json, summary);
+      if (!report.parity.ok) {
+        throw new CheckFailedError(`parity: the exported INT8 model's accuracy in onnxruntime differs from the tfjs fake-quant model's by ${report.parity.gap.toFixed(2)} points (> ${report.parity.maxGap})`);
+      }
+    }));
+}

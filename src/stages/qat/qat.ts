@@ -1,0 +1,248 @@
+// `qtool qat-finetune`: quantization-aware fine-tuning of the model calibrate
+// quantized (optionally with partial's float layers kept in float), then the
+// INT8 QDQ export, checked in onnxruntime against the trained tfjs
+// fake-quant model (parity).
+import { join } from 'node:path';
+import chalk from 'chalk';
+import { loadModel, encodeModel } from '../../onnx/model.js';
+import { graphInputs } from '../../onnx/graph.js';
+import { loadDataset, type Dataset } from '../../data/dataset.js';
+import { batchFeeds } from '../../data/batches.js';
+import { loadLabels, checkLabelRange } from '../../data/labels.js';
+import { loadTf } from '../../qat/tf.js';
+import { tensorsFromFeeds } from '../../qat/executor.js';
+import { QatGraph } from '../../qat/qat-graph.js';
+import { exportQatModel, trainQat } from '../../qat/train.js';
+import { readReport, reportHeaderFor, writeReport, QTOOL_VERSION } from '../../report/io.js';
+import { partialReportSchema } from '../../report/schemas/partial.js';
+import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
+import { progressBar } from '../../report/progress.js';
+import { fileError, InputError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/files.js';
+import { argmaxRows, matchPercent } from '../../metrics/classification.js';
+import { loadQuantizedModel, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
+import { collectOutputs } from '../evaluate.js';
+
+export interface QatInputs {
+  model: string;
+  calibration: string;
+  partial?: string;
+  train: string;
+  trainLabels?: string;
+  distill?: boolean;
+  eval?: string;
+  labels?: string;
+}
+
+export interface QatOptions {
+  epochs: number;
+  baseLr?: number;
+  lr?: number;
+  optimizer: 'adam' | 'sgd';
+  batchSize: number;
+  learnRanges: boolean;
+  outDir: string;
+}
+
+/** Largest allowed |tfjs - onnxruntime| accuracy gap, points. */
+export const MAX_PARITY_GAP = 0.3;
+/** Without --eval, parity is measured on the first this many training samples. */
+const PARITY_SAMPLES = 1000;
+/** At most this many points in the loss / lr curves. */
+const CURVE_POINTS = 1000;
+
+function checkOptions(inputs: QatInputs, opts: QatOptions): void {
+  if (Boolean(inputs.trainLabels) === Boolean(inputs.distill)) {
+    throw new InputError('give exactly one of --train-labels Y and --distill');
+  }
+  if (opts.baseLr !== undefined && opts.lr !== undefined) throw new InputError('give at most one of --base-lr and --lr');
+  const positive = (flag: string, v: number | undefined, integer: boolean) => {
+    if (v === undefined) return;
+    if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+      throw new InputError(`${flag} takes a positive ${integer ? 'whole number' : 'number'}, got ${v}`);
+    }
+  };
+  positive('--epochs', opts.epochs, true);
+  positive('--batch-size', opts.batchSize, true);
+  positive('--base-lr', opts.baseLr, false);
+  positive('--lr', opts.lr, false);
+  if (opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new InputError(`--optimizer: expected adam or sgd, got '${String(opts.optimizer)}'`);
+  if (Boolean(inputs.eval) !== Boolean(inputs.labels)) throw new InputError('--eval and --labels go together');
+}
+
+/** Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set). */
+function tfPredictions(qg: QatGraph, ds: Dataset, count: number, batch: number): Int32Array {
+  const { tf } = qg;
+  const preds = new Int32Array(count);
+  for (let s = 0; s < count; s += batch) {
+    const size = Math.min(batch, count - s);
+    const p = tf.tidy(() => tf.argMax(qg.logits(tensorsFromFeeds(tf, batchFeeds(ds, s, size))), -1).dataSync());
+    preds.set(p, s);
+  }
+  return preds;
+}
+
+function disagreements(a: Int32Array, b: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<QatReport> {
+  const started = performance.now();
+  checkOptions(inputs, opts);
+  // Every input is read and checked before TensorFlow loads (it logs to stderr).
+  const fp32 = loadModel(inputs.model);
+  const full = loadQuantizedModel(fp32, inputs.calibration);
+  let floatLayers: string[] = [];
+  if (inputs.partial) {
+    const p = readReport(inputs.partial, partialReportSchema, fp32.sha256);
+    const names = new Set(full.plan.layers.map((l) => l.name));
+    const unknown = p.floatLayers.find((l) => !names.has(l));
+    if (unknown !== undefined) throw fileError(inputs.partial, `lists float layer '${unknown}', which this model's calibration does not quantize`);
+    floatLayers = p.floatLayers;
+  }
+  const plan = floatLayers.length ? planWithFloatLayers(full, new Set(floatLayers)) : full.plan;
+  const q: QuantizedModel = { ...full, plan, qparams: new Map(plan.tensors.map((t) => [t, full.qparams.get(t)!])) };
+
+  const specs = graphInputs(fp32.model.graph!);
+  const trainDs = loadDataset(inputs.train, specs);
+  const trainY = inputs.trainLabels ? loadLabels(inputs.trainLabels, trainDs.count, trainDs.path) : undefined;
+  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
+  const evalY = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+  if (trainDs.fixedBatch !== undefined && trainDs.fixedBatch !== opts.batchSize) {
+    throw new InputError(`the model needs batches of exactly ${trainDs.fixedBatch}; pass --batch-size ${trainDs.fixedBatch}`);
+  }
+  if (Math.floor(trainDs.count / opts.batchSize) < 1) {
+    throw fileError(trainDs.path, `${trainDs.count} samples make no batch of ${opts.batchSize}; lower --batch-size`);
+  }
+  // The data parity (and the accuracies) are measured on.
+  const paritySet = evalDs ?? trainDs;
+  const parityLabels = evalDs ? evalY : trainY;
+  const parityCount = evalDs ? evalDs.count : Math.min(trainDs.count, PARITY_SAMPLES);
+  const evalBatch = trainDs.fixedBatch ?? Math.max(opts.batchSize, 100);
+  if (paritySet.fixedBatch !== undefined && parityCount % paritySet.fixedBatch !== 0) {
+    throw fileError(paritySet.path, `${parityCount} samples are not whole batches of ${paritySet.fixedBatch}`);
+  }
+
+  // FP32 reference in onnxruntime: label range check, FP32 accuracy (or the predictions agreement is measured against).
+  const ref = await collectOutputs(fp32.bytes, fp32.path, paritySet, { batchSize: paritySet.fixedBatch ?? evalBatch, limit: parityCount, progress: 'eval fp32' });
+  if (trainY) checkLabelRange(trainY, ref.cols, inputs.trainLabels!);
+  if (evalY) checkLabelRange(evalY, ref.cols, inputs.labels!);
+  const refPreds = argmaxRows(ref.values, ref.count, ref.cols);
+  const target = parityLabels ? parityLabels.subarray(0, parityCount) : refPreds;
+  const metric = parityLabels ? 'top1' as const : 'agreement' as const;
+  const fp32Accuracy = matchPercent(refPreds, target);
+
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  const rt = await loadTf();
+  const native = rt.backend !== 'cpu';
+  process.stderr.write(`qtool: TensorFlow.js backend: ${rt.backend}${native ? ' (native)' : ' (pure JS)'}\n`);
+  if (!native) {
+    process.stderr.write(chalk.yellow(`qtool: warning: training on the pure-JS CPU backend, about 80x slower than @tensorflow/tfjs-node${rt.fallbackReason ? ` (${rt.fallbackReason})` : ''}\n`));
+  }
+  const { tf } = rt;
+  const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges });
+  try {
+    if (floatLayers.length && qg.batchNormFolded) {
+      throw new InputError('--partial: this calibration covers the BatchNorm-folded model, where keeping layers in float is not supported by qat-finetune yet');
+    }
+    const predBatch = paritySet.fixedBatch ?? evalBatch;
+    const before = evalDs ? matchPercent(tfPredictions(qg, paritySet, parityCount, predBatch), target) : undefined;
+
+    const perEpoch = Math.floor(trainDs.count / opts.batchSize);
+    const totalSteps = opts.epochs * perEpoch;
+    const bar = progressBar('qat', totalSteps, 'steps');
+    const tStart = performance.now();
+    let res;
+    try {
+      res = await trainQat(qg, trainDs, {
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        baseLr: opts.baseLr,
+        lr: opts.lr,
+        optimizer: opts.optimizer,
+        labels: trainY,
+        onStep: (step, _steps, loss) => {
+          const sps = (step * opts.batchSize) / Math.max((performance.now() - tStart) / 1000, 1e-9);
+          bar.tick(1, `loss ${loss.toFixed(4)}, ${sps.toFixed(0)} samples/s`);
+        },
+      });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/^QAT loss became/.test(msg)) throw new InputError(msg);
+      throw e;
+    } finally {
+      bar.stop();
+    }
+
+    const tfPreds = tfPredictions(qg, paritySet, parityCount, predBatch);
+    const tfAcc = matchPercent(tfPreds, target);
+    const exported = encodeModel(exportQatModel(qg, {
+      'qtool.version': QTOOL_VERSION,
+      'qtool.calibration': q.calibration.selectedMethod,
+      'qtool.activation_type': q.calibration.activationType,
+      ...(floatLayers.length ? { 'qtool.float_layers': floatLayers.join(',') } : {}),
+    }));
+    const out = await collectOutputs(exported, 'exported QAT model', paritySet, { batchSize: predBatch, limit: parityCount, progress: 'eval qat int8' });
+    const ortPreds = argmaxRows(out.values, out.count, out.cols);
+    const ortAcc = matchPercent(ortPreds, target);
+    const gap = Math.abs(tfAcc - ortAcc);
+
+    const every = Math.max(1, Math.ceil(res.steps / CURVE_POINTS));
+    const loss: number[] = [];
+    const lr: number[] = [];
+    for (let s = 0; s < res.steps; s += every) {
+      const chunk = res.losses.slice(s, s + every);
+      loss.push(chunk.reduce((a, b) => a + b, 0) / chunk.length);
+      lr.push(res.lrs[s]!);
+    }
+    const modelPath = join(opts.outDir, 'model.qat.onnx');
+    const reportPath = join(opts.outDir, 'qat.json');
+    const optimizer = opts.optimizer;
+    const report: QatReport = {
+      schema: 'qtool/qat@1',
+      ...reportHeaderFor(fp32, {
+        epochs: opts.epochs, baseLr: opts.baseLr ?? null, lr: opts.lr ?? null, optimizer, batchSize: opts.batchSize,
+        learnRanges: opts.learnRanges, distill: !trainY,
+      }),
+      calibration: { path: inputs.calibration, method: q.calibration.selectedMethod, perChannel: q.calibration.perChannel },
+      partial: inputs.partial ? { path: inputs.partial } : null,
+      floatLayers,
+      quantizedLayers: qg.plan.layers.length,
+      batchNormFolded: qg.batchNormFolded,
+      train: { path: trainDs.path, samples: trainDs.count, labels: inputs.trainLabels ?? null, loss: trainY ? 'cross-entropy' : 'distillation' },
+      backend: { name: rt.backend, native, fallbackReason: rt.fallbackReason ?? null },
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      optimizer,
+      learnRanges: opts.learnRanges,
+      steps: res.steps,
+      lr0: opts.lr ?? (opts.baseLr ?? 0.01) * 0.01,
+      curveEvery: every,
+      loss,
+      lr,
+      accuracy: evalDs && before !== undefined
+        ? { data: evalDs.path, samples: parityCount, metric, fp32: fp32Accuracy, before, after: tfAcc }
+        : null,
+      parity: {
+        data: paritySet.path, samples: parityCount, metric,
+        tfjs: tfAcc, onnxruntime: ortAcc, gap, maxGap: MAX_PARITY_GAP,
+        disagreements: disagreements(tfPreds, ortPreds),
+        ok: gap <= MAX_PARITY_GAP + 1e-9,
+      },
+      timings: {
+        totalSeconds: (performance.now() - started) / 1000,
+        trainSeconds: res.seconds,
+        samplesPerSecond: (res.steps * opts.batchSize) / Math.max(res.seconds, 1e-9),
+      },
+      artifacts: { model: modelPath, report: reportPath },
+    };
+    // Everything is computed before anything is written; each file atomically.
+    writeFileAtomic(modelPath, exported);
+    writeReport(reportPath, qatReportSchema, report);
+    return report;
+  } finally {
+    qg.dispose();
+  }
+}
