@@ -1,19 +1,9 @@
-// A small seeded PRNG (mulberry32) and normal samples (Box-Muller), so that the
-// benchmark model and data are the same bytes on every machine.
+// Normal samples (Box-Muller) from the seeded PRNG, so that the benchmark
+// model and data are the same bytes on every machine.
 
-export type Rng = () => number;
+import { mulberry32, type Rng } from '../../src/util/random.js';
 
-/** Uniform [0, 1) from a 32-bit seed. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rng };
 
 /** Fills `out` with N(0, std^2) samples. */
 export function fillNormal(out: Float32Array, rng: Rng, std = 1): Float32Array {

@@ -21,6 +21,7 @@ import { batchFeeds } from '../data/batches.js';
 import { OnnxTfGraph, tensorsFromFeeds } from './executor.js';
 import type { QatGraph } from './qat-graph.js';
 import { buildQdqModel } from '../quant/qdq.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -54,18 +55,6 @@ export interface TrainResult {
 /** Cosine annealing from lr0 at step 0 to 0 after `steps` steps. */
 export function cosineLr(lr0: number, step: number, steps: number): number {
   return steps <= 0 ? lr0 : lr0 * 0.5 * (1 + Math.cos((Math.PI * step) / steps));
-}
-
-/** A small seeded PRNG (mulberry32) for the shuffle order. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled(n: number, rand: () => number): Int32Array {
@@ -107,7 +96,7 @@ export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): P
   const teacher = opts.labels ? undefined : new OnnxTfGraph(qg.model, tf, { trainable: () => false });
   const outName = qg.graph.outputs[0]!.name;
   const vars = qg.trainableVariables();
-  const rand = rng(opts.seed ?? 1);
+  const rand = mulberry32(opts.seed ?? 1);
   const losses: number[] = [];
   const lrs: number[] = [];
   const t0 = performance.now();
