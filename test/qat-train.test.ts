@@ -39,6 +39,18 @@ function randoms(n: number, lo: number, hi: number, seed = 7): Float32Array {
   });
 }
 
+const digits = (f: string) => repoPath('samples/digits', f);
+
+/** The MLP sample calibrated per tensor with max ranges, loaded for QAT. */
+function mlpPerTensorMax(prefix: string) {
+  const dir = tempDir(prefix);
+  const modelPath = repoPath('samples/mlp/model.onnx');
+  const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--per-tensor', '--method', 'max', '--out', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const fp32 = loadModel(modelPath);
+  return { fp32, q: loadQuantizedModel(fp32, join(dir, 'calibration.json')) };
+}
+
 test('fake quant: forward is QuantizeLinear -> DequantizeLinear (ties to even, saturation), gradient passes only inside the range', () => {
   for (const [type, scale, zp] of [['uint8', 0.05, 37], ['int8', 0.0173, -5], ['uint8', 0.1, 0]] as const) {
     const n = 4000;
@@ -203,7 +215,6 @@ test('mlp: fake-quant top-1 matches onnxruntime on the INT8 model before trainin
   const t0 = performance.now();
   const dir = tempDir('qtool-qat-');
   const modelPath = repoPath('samples/mlp/model.onnx');
-  const digits = (f: string) => repoPath('samples/digits', f);
   const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--method', 'max', '--out', join(dir, 'cal')]);
   assert.equal(r.code, 0, r.stderr);
   const fp32 = loadModel(modelPath);
@@ -252,13 +263,7 @@ test('mlp: fake-quant top-1 matches onnxruntime on the INT8 model before trainin
 });
 
 test('mlp: distillation from the FP32 model with SGD + momentum lowers the KL to the FP32 outputs', async () => {
-  const dir = tempDir('qtool-qat-distill-');
-  const modelPath = repoPath('samples/mlp/model.onnx');
-  const digits = (f: string) => repoPath('samples/digits', f);
-  const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--per-tensor', '--method', 'max', '--out', dir]);
-  assert.equal(r.code, 0, r.stderr);
-  const fp32 = loadModel(modelPath);
-  const q = loadQuantizedModel(fp32, join(dir, 'calibration.json'));
+  const { fp32, q } = mlpPerTensorMax('qtool-qat-distill-');
   const trainX = loadDataset(digits('train_x.npy'), graphInputs(fp32.model.graph!));
   const qg = new QatGraph(q, tf);
   /** Mean KL(softmax(fp32) || softmax(fake quant)) over the training set. */
@@ -284,13 +289,7 @@ test('mlp: distillation from the FP32 model with SGD + momentum lowers the KL to
 });
 
 test('mlp, per-tensor, learned activation scales (LSQ): scales move, the export uses them and matches the tfjs model', async () => {
-  const dir = tempDir('qtool-qat-lsq-');
-  const modelPath = repoPath('samples/mlp/model.onnx');
-  const digits = (f: string) => repoPath('samples/digits', f);
-  const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--per-tensor', '--method', 'max', '--out', dir]);
-  assert.equal(r.code, 0, r.stderr);
-  const fp32 = loadModel(modelPath);
-  const q = loadQuantizedModel(fp32, join(dir, 'calibration.json'));
+  const { fp32, q } = mlpPerTensorMax('qtool-qat-lsq-');
   const inputs = graphInputs(fp32.model.graph!);
   const evalX = loadDataset(digits('eval_x.npy'), inputs);
   const evalY = loadLabels(digits('eval_y.npy'), evalX.count);
