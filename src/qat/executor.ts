@@ -20,7 +20,7 @@
 //   types) before any tensor is made; an op outside the set is a one-line
 //   UnsupportedOpError naming op and node.
 // - Inference semantics throughout: BatchNormalization uses its running
-//   statistics (fold it first, see fold-batchnorm.ts), Dropout is identity.
+//   statistics (fold it first, see src/quant/fold-batchnorm.ts), Dropout is identity.
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from './tf.js';
 import type { onnx } from '../onnx/proto/onnx.js';

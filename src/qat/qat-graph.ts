@@ -1,4 +1,5 @@
-// The QAT training graph: the FP32 model (BatchNorm folded) on tfjs, with
+// The QAT training graph: the quantized model's graph (BatchNorm already
+// folded into the Convs, see src/quant/prepare.ts) on tfjs, with
 // fake quantization exactly where the QDQ model that calibrate writes has
 // Q/DQ pairs:
 // - every planned activation tensor passes through fake quant with its
@@ -11,19 +12,16 @@
 // - every quantized layer reads its weight through symmetric int8 fake quant
 //   (per output channel when the calibration is per-channel);
 // - biases and the layers outside the plan stay float.
-// BatchNorm is folded into the Convs first when the calibration covers the
-// folded model (see QatGraph.batchNormFolded).
 // It is done by wrapping nodes in the executor (OnnxTfGraphOptions.wrapNode),
 // so the FP32 graph itself is not rewritten.
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from './tf.js';
 import { OnnxTfGraph, type ForwardOptions } from './executor.js';
-import { foldBatchNormReport } from './fold-batchnorm.js';
 import { fakeQuantLsq, fakeQuantTensor, fakeQuantWeight } from './fake-quant.js';
 import type { Model } from '../onnx/model.js';
 import type { Node } from '../onnx/graph.js';
 import { attrInt } from '../onnx/graph.js';
-import { planQuantization, type QuantPlan } from '../quant/plan.js';
+import type { QuantPlan } from '../quant/plan.js';
 import type { TensorQParams } from '../quant/qdq.js';
 import type { QuantLayer } from '../quant/quantizable.js';
 import type { QuantizedModel } from '../stages/quantized-model.js';
@@ -48,14 +46,9 @@ let graphs = 0;
 
 export class QatGraph {
   readonly tf: Tf;
-  /** The model trained: the quantized model's graph, BatchNorm folded when possible (see batchNormFolded); never modified. */
+  /** The model trained: the quantized model's graph (BatchNorm folded); never modified. */
   readonly model: Model;
-  /**
-   * Whether BatchNormalization was folded into the Convs: only when the
-   * calibration has ranges for the folded model's tensors. Otherwise BN runs
-   * in float as in the INT8 model calibrate wrote (its statistics fixed, its
-   * scale and shift trained).
-   */
+  /** Whether calibrate folded BatchNormalization nodes into Convs (QAT then trains the folded weights). */
   readonly batchNormFolded: boolean;
   readonly plan: QuantPlan;
   readonly qparams: Map<string, TensorQParams>;
@@ -69,23 +62,10 @@ export class QatGraph {
   constructor(q: QuantizedModel, tf: Tf, opts: QatGraphOptions = {}) {
     this.tf = tf;
     this.perChannel = q.calibration.perChannel;
-    const calibrated = new Map(q.calibration.tensors.map((t) => [t.name, t.selected]));
-    const rangeOf = (t: string) => q.qparams.get(t) ?? calibrated.get(t);
-    // BatchNorm folded when calibrate measured the folded model's tensors;
-    // otherwise (calibrate quantized the Conv outputs before the BN) the graph
-    // is calibrate's own, BN in float, so that the export has the same Q/DQ
-    // pairs as the model calibrate wrote.
-    const fold = foldBatchNormReport(q.model);
-    const foldedPlan = planQuantization(fold.model.graph!, { foldActivations: q.calibration.activationType === 'uint8' });
-    this.batchNormFolded = fold.folded.length > 0 && foldedPlan.tensors.every((t) => rangeOf(t));
-    this.model = this.batchNormFolded ? fold.model : q.model;
-    this.plan = this.batchNormFolded ? foldedPlan : q.plan;
-    this.qparams = new Map();
-    for (const t of this.plan.tensors) {
-      const s = rangeOf(t);
-      if (!s) throw new Error(`${q.calibrationPath} has no range for tensor '${t}'; re-run qtool calibrate`);
-      this.qparams.set(t, { scale: s.scale, zeroPoint: s.zeroPoint, type: s.type });
-    }
+    this.batchNormFolded = q.calibration.foldedBatchNorms.length > 0;
+    this.model = q.model;
+    this.plan = q.plan;
+    this.qparams = new Map(this.plan.tensors.map((t) => [t, q.qparams.get(t)!]));
     const planned = new Set(this.plan.tensors);
     const folded = new Map<Node, string>(this.plan.folded.map((f) => [f.node, f.to]));
     const layers = new Map<Node, QuantLayer>(this.plan.layers.map((l) => [l.node, l]));

@@ -7,7 +7,7 @@
 // so the op reads and writes float; neighbours that share one of those
 // tensors then read or write it in float too.
 import { encodeModel, type LoadedModel, type Model } from '../onnx/model.js';
-import { clipGelu } from '../quant/clip-activation.js';
+import { prepareForQuantization } from '../quant/prepare.js';
 import { planQuantization, type QuantPlan } from '../quant/plan.js';
 import { buildQdqModel, type QuantizedWeight, type TensorQParams } from '../quant/qdq.js';
 import type { QuantLayer } from '../quant/quantizable.js';
@@ -22,7 +22,7 @@ export interface QuantizedModel {
   fp32: LoadedModel;
   calibrationPath: string;
   calibration: Calibration;
-  /** The graph that gets quantized: the FP32 model, with calibrate's GELU cap when it used one. */
+  /** The graph that gets quantized: the FP32 model with BatchNorm folded and calibrate's GELU cap when it used one. */
   model: Model;
   /** Every layer quantized: the plan calibrate wrote model.int8.onnx from. */
   plan: QuantPlan;
@@ -35,7 +35,10 @@ export interface QuantizedModel {
 /** Reads calibration.json (refusing one made for another model) and replans the model the way calibrate did. */
 export function loadQuantizedModel(fp32: LoadedModel, calibrationPath: string): QuantizedModel {
   const calibration = readReport(calibrationPath, calibrationSchema, fp32.sha256);
-  const model = calibration.clipGelu === null ? fp32.model : clipGelu(fp32.model, calibration.clipGelu).model;
+  const { model, foldedBatchNorms } = prepareForQuantization(fp32.model, { clipGelu: calibration.clipGelu });
+  if (foldedBatchNorms.join(',') !== calibration.foldedBatchNorms.join(',')) {
+    throw fileError(calibrationPath, `was made with other BatchNormalization folds than this version makes; re-run qtool calibrate`);
+  }
   const plan = planQuantization(model.graph!, { foldActivations: calibration.activationType === 'uint8' });
 
   const calibrated = new Map(calibration.tensors.map((t) => [t.name, t.selected]));

@@ -1,7 +1,7 @@
 // BatchNormalization in inference mode: y = (x - mean) / sqrt(var + eps) * scale + B
 // per channel (axis 1). Training mode (batch statistics, running-stat
 // updates) is not supported: QAT trains with BatchNormalization folded into
-// the preceding Conv (see ../fold-batchnorm.ts). The running mean and variance
+// the preceding Conv (see src/quant/fold-batchnorm.ts). The running mean and variance
 // are statistics, not weights.
 import type { Tensor } from '@tensorflow/tfjs';
 import { attrFloat, attrInt } from '../../onnx/graph.js';

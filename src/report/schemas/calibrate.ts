@@ -21,6 +21,7 @@ export const calibrateReportSchema = z.object({
   quantizedLayers: z.number(),
   quantizedTensors: z.number(),
   foldedActivations: z.number(),
+  foldedBatchNorms: z.number(),
   methods: z.array(methodResultSchema),
   selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: z.number() }),
   clippedActivations: z.array(z.object({

@@ -12,6 +12,8 @@ export const calibrationSchema = z.object({
   perChannel: z.boolean(),
   activationType: z.enum(['uint8', 'int8']),
   clipGelu: z.number().nullable(),
+  /** BatchNormalization nodes folded into their Convs before quantization (every stage folds them the same way). */
+  foldedBatchNorms: z.array(z.string()),
   layers: z.array(z.object({ name: z.string(), opType: z.string(), weight: z.string(), params: z.number() })),
   tensors: z.array(z.object({
     name: z.string(),

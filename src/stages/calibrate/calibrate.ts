@@ -2,7 +2,7 @@
 // FP32 model over the calibration data, every method's ranges from the same
 // histograms, an INT8 QDQ model per method, and (with --eval) a comparison.
 import { join } from 'node:path';
-import { loadModel, encodeModel, opsetVersion, type LoadedModel, type Model } from '../../onnx/model.js';
+import { loadModel, encodeModel, opsetVersion, type LoadedModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset, type Dataset } from '../../data/dataset.js';
 import { loadLabels, checkLabelRange } from '../../data/labels.js';
@@ -10,7 +10,7 @@ import { collectHistograms } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import { planQuantization, type QuantPlan } from '../../quant/plan.js';
 import { buildQdqModel, type ActivationType, type QuantizedWeight } from '../../quant/qdq.js';
-import { clipGelu, type ClippedActivation } from '../../quant/clip-activation.js';
+import { prepareForQuantization, type PreparedGraph } from '../../quant/prepare.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { QTOOL_VERSION, reportHeaderFor, writeReport } from '../../report/io.js';
@@ -45,11 +45,11 @@ export interface CalibrateResult {
 }
 
 /** Prepares the model that gets quantized: opset check, optional GELU cap. */
-function prepareModel(m: LoadedModel, clip?: number): { model: Model; clipped: ClippedActivation[] } {
+function prepareModel(m: LoadedModel, clip?: number): PreparedGraph {
   if (opsetVersion(m.model) < 13) {
     throw fileError(m.path, `opset ${opsetVersion(m.model)} is too old for per-channel QDQ; re-export the model with opset >= 13`);
   }
-  return clip === undefined ? { model: m.model, clipped: [] } : clipGelu(m.model, clip);
+  return prepareForQuantization(m.model, { clipGelu: clip ?? null });
 }
 
 /** Share of values above `cap`, to the histogram's resolution (positive bin k holds (k w, (k+1) w]). */
@@ -71,7 +71,7 @@ function checkStatistics(ds: Dataset, plan: QuantPlan, h: Map<string, TensorHist
 export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
-  const { model, clipped } = prepareModel(fp32, opts.clipGelu);
+  const { model, clipped, foldedBatchNorms } = prepareModel(fp32, opts.clipGelu);
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   if (plan.layers.length === 0) {
     throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
@@ -143,6 +143,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     perChannel: opts.perChannel,
     activationType: opts.activationType,
     clipGelu: opts.clipGelu ?? null,
+    foldedBatchNorms,
     layers: plan.layers.map((l) => ({ name: l.name, opType: l.opType, weight: l.weight, params: l.params })),
     tensors: plan.tensors.map((t) => {
       const h = pass.histograms.get(t)!;
@@ -171,6 +172,7 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     quantizedLayers: plan.layers.length,
     quantizedTensors: plan.tensors.length,
     foldedActivations: plan.folded.length,
+    foldedBatchNorms: foldedBatchNorms.length,
     methods: results,
     selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
     clippedActivations: clipped.map((c) => {
