@@ -22,13 +22,11 @@ import { fakeQuant } from '../src/quant/fake-quant.js';
 import { dequantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, dequantizeLinear } from '../src/quant/qparams.js';
 import { loadQuantizedModel } from '../src/stages/quantized-model.js';
 import { repoPath, runQtool, tempDir } from './helpers.js';
-import { headNpy, setupOutlierCase } from './outlier.js';
+import { headNpy } from './outlier.js';
 
 const { tf, backend } = await loadTf();
 const report: string[] = [];
 const LR = 1e-4;
-const STEPS = 150;
-const OUTLIER_LR = 1e-3;
 
 /** Deterministic pseudo-random floats in [lo, hi). */
 function randoms(n: number, lo: number, hi: number, seed = 7): Float32Array {
@@ -298,10 +296,17 @@ test('mlp, per-tensor, learned activation scales (LSQ): scales move, the export 
   const qg = new QatGraph(q, tf, { learnScales: true });
   try {
     assert.equal(qg.trainableVariables().length, qg.graph.variables().size + new Set(q.plan.tensors.map((t) => q.plan.sharedScale.get(t) ?? t)).size);
+    const initial = qg.currentQParams();
+    for (const t of q.plan.tensors) {
+      const a = initial.get(t)!.scale;
+      const b = q.qparams.get(t)!.scale;
+      assert.ok(Math.abs(a - b) <= 1e-6 * b, `${t}: the learned scale starts at the calibrated one (${a} vs ${b})`);
+    }
     const res = await trainQat(qg, trainX, { epochs: 1, batchSize: 32, lr: LR, labels: trainY });
     const learned = qg.currentQParams();
-    const moved = q.plan.tensors.filter((t) => learned.get(t)!.scale !== q.qparams.get(t)!.scale).length;
+    const moved = q.plan.tensors.filter((t) => learned.get(t)!.scale !== initial.get(t)!.scale).length;
     assert.ok(moved > 0, 'some scales were trained');
+    assert.ok(q.plan.tensors.every((t) => learned.get(t)!.scale > 0 && Number.isFinite(learned.get(t)!.scale)), 'scales stay positive');
     const pt = new Int32Array(evalX.count);
     const po = new Int32Array(evalX.count);
     const fq = tfTop1(qg, evalX, evalY, 100, pt);
@@ -314,7 +319,7 @@ test('mlp, per-tensor, learned activation scales (LSQ): scales move, the export 
   }
 });
 
-test('mobilenet (BatchNorm, Clip): fake-quant parity with onnxruntime before and after 30 steps', async () => {
+test('mobilenet (BatchNorm folded, Clip): fake-quant parity with onnxruntime before and after 30 steps', async () => {
   const t0 = performance.now();
   const dir = tempDir('qtool-qat-mobilenet-');
   const modelPath = repoPath('samples/mobilenet/model.onnx');
@@ -331,6 +336,8 @@ test('mobilenet (BatchNorm, Clip): fake-quant parity with onnxruntime before and
   const trainY = loadLabels(headNpy(mnist('train_y.npy'), join(dir, 'train_y.npy'), 960), trainX.count);
   const qg = new QatGraph(q, tf);
   try {
+    assert.ok(qg.batchNormFolded, 'calibrate folded the BatchNorms, so QAT trains the folded weights');
+    assert.ok(!qg.model.graph!.node!.some((n) => n.op_type === 'BatchNormalization'));
     const ortBefore = await ortTop1(loadModel(join(dir, 'cal', 'model.int8.onnx')).bytes, evalX, evalY);
     const fqBefore = tfTop1(qg, evalX, evalY);
     assert.ok(Math.abs(fqBefore - ortBefore) <= 0.5, `before: tfjs ${fqBefore}% vs onnxruntime ${ortBefore}%`);
@@ -340,37 +347,6 @@ test('mobilenet (BatchNorm, Clip): fake-quant parity with onnxruntime before and
     report.push(`mobilenet max (BN folded: ${qg.batchNormFolded}): onnxruntime INT8 ${ortBefore}%, tfjs fake quant ${fqBefore}%; ${res.steps} steps in ${res.seconds.toFixed(1)} s:`
       + ` tfjs fake quant ${fqAfter}%, exported INT8 in onnxruntime ${ortAfter}%; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     assert.ok(Math.abs(fqAfter - ortAfter) <= 0.5, `after: tfjs ${fqAfter}% vs onnxruntime ${ortAfter}%`);
-  } finally {
-    qg.dispose();
-  }
-});
-
-test('outlier ResNet, per-tensor max calibration: a few hundred QAT steps recover top-1', async () => {
-  const t0 = performance.now();
-  const dir = tempDir('qtool-qat-outlier-');
-  const c = setupOutlierCase(dir, 500);
-  const fp32 = loadModel(c.model);
-  const q = loadQuantizedModel(fp32, c.calibration);
-  const inputs = graphInputs(fp32.model.graph!);
-  const evalX = loadDataset(c.evalX, inputs);
-  const evalY = loadLabels(c.evalY, evalX.count);
-  const n = STEPS * 32;
-  const trainXPath = headNpy(repoPath('samples/mnist/train_x.npy'), join(dir, 'train_x.npy'), Math.min(n, 6000));
-  const trainYPath = headNpy(repoPath('samples/mnist/train_y.npy'), join(dir, 'train_y.npy'), Math.min(n, 6000));
-  const trainX = loadDataset(trainXPath, inputs);
-  const trainY = loadLabels(trainYPath, trainX.count);
-  const qg = new QatGraph(q, tf, {});
-  try {
-    const ortBefore = await ortTop1(loadModel(join(dir, 'calibrated', 'model.int8.onnx')).bytes, evalX, evalY);
-    const fqBefore = tfTop1(qg, evalX, evalY);
-    assert.ok(Math.abs(fqBefore - ortBefore) <= 0.5, `before: tfjs ${fqBefore}% vs onnxruntime ${ortBefore}%`);
-    const res = await trainQat(qg, trainX, { epochs: 1, batchSize: 32, lr: OUTLIER_LR, labels: trainY, maxSteps: STEPS });
-    const fqAfter = tfTop1(qg, evalX, evalY);
-    const ortAfter = await ortTop1(encodeModel(exportQatModel(qg)), evalX, evalY);
-    report.push(`outlier resnet per-tensor max: onnxruntime INT8 ${ortBefore}%, tfjs fake quant ${fqBefore}%; ${res.steps} steps in ${res.seconds.toFixed(1)} s (loss ${res.losses[0]!.toFixed(3)} -> ${res.losses.at(-1)!.toFixed(3)}):`
-      + ` tfjs fake quant ${fqAfter}%, exported INT8 in onnxruntime ${ortAfter}%; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    assert.ok(Math.abs(fqAfter - ortAfter) <= 0.5, `after: tfjs ${fqAfter}% vs onnxruntime ${ortAfter}%`);
-    assert.ok(ortAfter >= ortBefore + 5, `QAT should recover accuracy: ${ortBefore}% -> ${ortAfter}%`);
   } finally {
     qg.dispose();
   }

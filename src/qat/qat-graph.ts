@@ -37,7 +37,11 @@ export interface QatGraphOptions {
   /**
    * Learn the activation scales (LSQ, see fakeQuantLsq), starting from the
    * calibrated ones; zero points stay as calibrated. Tensors that must share
-   * a scale (plan.sharedScale) share one variable. Default false.
+   * a scale (plan.sharedScale) share one variable. The variable is log(scale)
+   * (as in Jain et al. 2019, "Trained Quantization Thresholds"): Adam moves
+   * every variable by about the learning rate per step, which on a scale of
+   * 0.02 is a large relative step that can cross zero; on log(scale) it is a
+   * relative change and the scale stays positive. Default false.
    */
   learnScales?: boolean;
 }
@@ -82,8 +86,8 @@ export class QatGraph {
         const r = root(t);
         let v = this.scaleVars.get(r);
         if (!v) {
-          const init = tf.scalar(this.qparams.get(r)!.scale);
-          v = tf.variable(init, true, `qat${id}/scale/${r}`);
+          const init = tf.scalar(Math.log(this.qparams.get(r)!.scale));
+          v = tf.variable(init, true, `qat${id}/log_scale/${r}`);
           init.dispose();
           this.scaleVars.set(r, v);
         }
@@ -124,7 +128,7 @@ export class QatGraph {
     const out = new Map<string, TensorQParams>();
     for (const [t, p] of this.qparams) {
       const v = this.scaleVars.get(t);
-      out.set(t, v ? { ...p, scale: Math.max(Math.fround(v.dataSync()[0]!), 1e-12) } : p);
+      out.set(t, v ? { ...p, scale: Math.fround(Math.exp(v.dataSync()[0]!)) } : p);
     }
     return out;
   }
@@ -148,7 +152,7 @@ export class QatGraph {
   private fakeQuant(t: Tensor, name: string): Tensor {
     const v = this.scaleVars.get(name);
     const p = this.qparams.get(name)!;
-    return v ? fakeQuantLsq(this.tf, t, v, p) : fakeQuantTensor(this.tf, t, p);
+    return v ? fakeQuantLsq(this.tf, t, this.tf.exp(v), p) : fakeQuantTensor(this.tf, t, p);
   }
 
   /** The first graph output of a forward pass. */

@@ -8,11 +8,16 @@
 // original LR, cosine schedule, a few epochs). Adam by default, or SGD with
 // momentum.
 //
+// Resume: a TrainState captured after an epoch (onEpoch) restores the
+// weights, the optimizer's slots and the step count; the shuffles of the
+// completed epochs are replayed from the seed, so a resumed run takes the
+// same batches, learning rates and updates as an uninterrupted one.
+//
 // Export: the trained weights replace the FP32 initializers, and the QDQ
 // model is built by buildQdqModel from them (weights re-quantized with the
 // same formulas the fake quant used; activation parameters as calibrated,
 // or with their learned scales under LSQ).
-import type { Optimizer, Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
@@ -41,6 +46,57 @@ export interface TrainOptions {
   seed?: number;
   /** Called after every step. */
   onStep?: (step: number, steps: number, loss: number, lr: number) => void;
+  /** Called after every complete epoch, before the next starts (awaited). */
+  onEpoch?: (end: EpochEnd) => void | Promise<void>;
+  /** Checked after every step: true stops training there (TrainResult.stopped). */
+  shouldStop?: () => boolean;
+  /** Continue from this state (same graph, data and options as the run that captured it). */
+  resume?: TrainState;
+}
+
+/** A float32 tensor copied out of tfjs. */
+export interface NamedValues {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Everything training needs to continue after a complete epoch. */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Loss and learning rate of every step so far (their length is the step count). */
+  losses: number[];
+  lrs: number[];
+  /** The trainable variables in trainableVariables() order, named without their per-graph prefix. */
+  variables: NamedValues[];
+  /** The optimizer's slots (tfjs getWeights() order, without the iteration count, which is the step count). */
+  optimizer: NamedValues[];
+  /** Adam: beta1^t and beta2^t as its running products (float32), null for SGD. */
+  adamBetaPowers: [number, number] | null;
+}
+
+/**
+ * Adam's bias-correction powers are not among tfjs's getWeights(); setWeights
+ * recomputes them as pow(beta, t), a few ulps off the running product the
+ * optimizer keeps, which would make a resumed run drift from an
+ * uninterrupted one. They are saved and put back as they were.
+ */
+interface AdamPowers {
+  accBeta1?: Variable;
+  accBeta2?: Variable;
+}
+
+export interface EpochEnd {
+  /** The epoch just completed (1-based) and the number planned. */
+  epoch: number;
+  epochs: number;
+  /** Mean loss over the epoch's steps. */
+  loss: number;
+  /** Training time of the epoch (without the onEpoch hooks). */
+  seconds: number;
+  /** The state after this epoch; only valid until the hook returns. */
+  state(): Promise<TrainState>;
 }
 
 export interface TrainResult {
@@ -49,7 +105,12 @@ export interface TrainResult {
   /** Learning rate of every step. */
   lrs: number[];
   steps: number;
+  /** Steps restored from `resume` (not run here). */
+  resumedSteps: number;
+  /** Training time of the steps run here (without the onEpoch hooks). */
   seconds: number;
+  /** shouldStop() ended training before `steps`. */
+  stopped: boolean;
 }
 
 /** Cosine annealing from lr0 at step 0 to 0 after `steps` steps. */
@@ -76,6 +137,57 @@ function gatherFeeds(qg: QatGraph, ds: Dataset, idx: Int32Array): Record<string,
   return out;
 }
 
+/** A variable's name without the per-graph prefix tfjs needs (onnx3/W -> W), stable across runs. */
+function stableName(name: string): string {
+  return name.replace(/^[a-z]+\d+\//, '');
+}
+
+async function copyOut(name: string, t: Tensor): Promise<NamedValues> {
+  return { name: stableName(name), shape: t.shape.slice(), values: Float32Array.from(await t.data() as Float32Array) };
+}
+
+async function captureState(opt: Optimizer, vars: Variable[], epoch: number, losses: number[], lrs: number[]): Promise<TrainState> {
+  const [iter, ...slots] = await opt.getWeights();
+  const adam = opt as unknown as AdamPowers;
+  iter!.tensor.dispose();
+  return {
+    epoch,
+    losses: losses.slice(),
+    lrs: lrs.slice(),
+    variables: await Promise.all(vars.map((v) => copyOut(v.name, v))),
+    optimizer: await Promise.all(slots.map((s) => copyOut(s.name, s.tensor))),
+    adamBetaPowers: adam.accBeta1 && adam.accBeta2 ? [(await adam.accBeta1.data())[0]!, (await adam.accBeta2.data())[0]!] : null,
+  };
+}
+
+/** Puts `state` back into the variables and the (fresh) optimizer. */
+async function restoreState(tf: QatGraph['tf'], opt: Optimizer, vars: Variable[], state: TrainState): Promise<void> {
+  const mismatch = (what: string) => new Error(`the training state does not fit this graph: ${what}`);
+  if (state.variables.length !== vars.length) throw mismatch(`${state.variables.length} variables, the graph trains ${vars.length}`);
+  vars.forEach((v, i) => {
+    const s = state.variables[i]!;
+    if (s.name !== stableName(v.name) || s.shape.join() !== v.shape.join()) {
+      throw mismatch(`variable ${i} is '${s.name}' [${s.shape}], expected '${stableName(v.name)}' [${v.shape}]`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(s.values, s.shape)));
+  });
+  const weights = [
+    { name: 'iter', tensor: tf.scalar(state.losses.length, 'int32') },
+    ...state.optimizer.map((s) => ({ name: s.name, tensor: tf.tensor(s.values, s.shape) })),
+  ];
+  // setWeights makes variables sharing the tensors' data, so ours can go.
+  await opt.setWeights(weights);
+  tf.dispose(weights.map((w) => w.tensor));
+  const adam = opt as unknown as AdamPowers;
+  if (state.adamBetaPowers && adam.accBeta1 && adam.accBeta2) {
+    const [p1, p2] = state.adamBetaPowers;
+    tf.tidy(() => {
+      adam.accBeta1!.assign(tf.scalar(p1));
+      adam.accBeta2!.assign(tf.scalar(p2));
+    });
+  }
+}
+
 function setLr(opt: Optimizer, lr: number): void {
   const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
   if (o.setLearningRate) o.setLearningRate(lr);
@@ -97,16 +209,29 @@ export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): P
   const outName = qg.graph.outputs[0]!.name;
   const vars = qg.trainableVariables();
   const rand = mulberry32(opts.seed ?? 1);
-  const losses: number[] = [];
-  const lrs: number[] = [];
+  const resume = opts.resume;
+  const losses: number[] = resume ? resume.losses.slice() : [];
+  const lrs: number[] = resume ? resume.lrs.slice() : [];
+  const start = losses.length;
+  if (resume && (start !== resume.epoch * perEpoch || lrs.length !== start || start > steps)) {
+    throw new Error(`the training state's ${start} steps after epoch ${resume.epoch} do not fit ${perEpoch} steps per epoch, ${steps} in all`);
+  }
+  let hookSeconds = 0;
+  let stopped = false;
   const t0 = performance.now();
+  let epochStart = t0;
   const wasQuantizing = qg.quantize;
   qg.quantize = true;
   try {
-    let order = shuffled(ds.count, rand);
-    for (let step = 0; step < steps; step++) {
+    if (resume) {
+      await restoreState(tf, opt, vars, resume);
+      // Replays the completed epochs' shuffles: the PRNG continues where it was.
+      for (let e = 0; e < resume.epoch; e++) shuffled(ds.count, rand);
+    }
+    let order: Int32Array = new Int32Array(0);
+    for (let step = start; step < steps; step++) {
       const b = step % perEpoch;
-      if (b === 0 && step > 0) order = shuffled(ds.count, rand);
+      if (b === 0) order = shuffled(ds.count, rand);
       const idx = order.subarray(b * opts.batchSize, (b + 1) * opts.batchSize);
       const lr = cosineLr(lr0, step, steps);
       setLr(opt, lr);
@@ -136,13 +261,34 @@ export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): P
       losses.push(v);
       lrs.push(lr);
       opts.onStep?.(step + 1, steps, v, lr);
+      if (b === perEpoch - 1 && opts.onEpoch) {
+        const epoch = (step + 1) / perEpoch;
+        const hookStart = performance.now();
+        const epochLosses = losses.slice(step + 1 - perEpoch);
+        await opts.onEpoch({
+          epoch,
+          epochs: opts.epochs,
+          loss: epochLosses.reduce((a, c) => a + c, 0) / perEpoch,
+          seconds: (hookStart - epochStart) / 1000,
+          state: () => captureState(opt, vars, epoch, losses, lrs),
+        });
+        epochStart = performance.now();
+        hookSeconds += (epochStart - hookStart) / 1000;
+      }
+      // A macrotask turn: loss.data() resolves as a microtask on the native
+      // backend, which would keep signal handlers (Ctrl-C) from running until training ends.
+      if (opts.shouldStop) await new Promise((resolve) => setImmediate(resolve));
+      if (step + 1 < steps && opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
     }
   } finally {
     qg.quantize = wasQuantizing;
     opt.dispose();
     teacher?.dispose();
   }
-  return { losses, lrs, steps, seconds: (performance.now() - t0) / 1000 };
+  return { losses, lrs, steps, resumedSteps: start, seconds: (performance.now() - t0) / 1000 - hookSeconds, stopped };
 }
 
 /** The trained model in float: the (BatchNorm-folded) model with the trained weights as initializers. */

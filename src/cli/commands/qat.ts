@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { qatFinetune } from '../../stages/qat/qat.js';
+import { qatFinetune, QatInterruptedError } from '../../stages/qat/qat.js';
 import type { QatReport } from '../../report/schemas/qat.js';
 import { fmt } from '../../report/table.js';
 import { CheckFailedError, InputError } from '../../util/errors.js';
@@ -21,6 +21,8 @@ interface Flags {
   eval?: string;
   labels?: string;
   out: string;
+  resume?: boolean;
+  maxDrop?: string;
   json?: boolean;
 }
 
@@ -39,14 +41,20 @@ function summary(r: QatReport): string {
     `${chalk.bold(r.model.path)}: ${r.quantizedLayers} layers quantized${r.floatLayers.length ? `, ${r.floatLayers.length} in float` : ''}; ` +
       `${r.steps} steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"} of ${r.train.samples} samples, ${r.train.loss}, ${r.optimizer}, lr ${r.lr0.toExponential(2)} cosine to 0) on ${r.backend.name}` +
       ` in ${fmt(r.timings.trainSeconds, 1)} s (${fmt(r.timings.samplesPerSecond, 0)} samples/s)`,
-    `  loss ${fmt(r.loss[0], 4)} -> ${fmt(r.loss[r.loss.length - 1], 4)}`,
+    `  loss ${fmt(r.loss[0], 4)} -> ${fmt(r.loss[r.loss.length - 1], 4)}` +
+      (r.resumedFrom !== null ? ` (resumed after epoch ${r.resumedFrom})` : ''),
+    ...r.epochLog.map((e) => `  epoch ${e.epoch}: loss ${fmt(e.loss, 4)}${e.accuracy === null ? '' : `, top-1 ${fmt(e.accuracy)} %`}, ${fmt(e.seconds, 1)} s`),
   ];
   if (r.accuracy) {
     lines.push(`  ${what} on ${r.accuracy.data}: FP32 ${fmt(r.accuracy.fp32)} %, fake-quant before ${fmt(r.accuracy.before)} % -> after ${fmt(r.accuracy.after)} %`);
   }
   lines.push(`${p.ok ? chalk.green('✔') : chalk.red('✘')} parity on ${p.samples} samples of ${p.data}: tfjs ${fmt(p.tfjs)} %, exported INT8 in onnxruntime ${fmt(p.onnxruntime)} % ` +
     `(gap ${fmt(p.gap)} points, max ${p.maxGap}; ${p.disagreements} predictions differ)`);
-  lines.push(`  ${chalk.bold(r.artifacts.model)}, ${r.artifacts.report}`);
+  if (r.budget) {
+    const b = r.budget;
+    lines.push(`${b.met ? chalk.green('✔') : chalk.red('✘')} budget: the exported INT8 model drops ${fmt(b.drop)} points from FP32 (max ${b.maxDrop})`);
+  }
+  lines.push(`  ${chalk.bold(r.artifacts.model)}, ${r.artifacts.report}, ${r.artifacts.checkpoint}`);
   return lines.join('\n');
 }
 
@@ -68,24 +76,46 @@ export function registerQat(program: Command): void {
     .option('--learn-ranges', 'also learn the activation scales (LSQ)')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
     .option('--labels <file>', 'labels for --eval')
+    .option('--max-drop <points>', 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)')
     .option('--out <dir>', 'output folder', 'qtool-out')
+    .option('--resume', 'continue from OUT/qat.checkpoint (written after each epoch) of a run with the same inputs and options')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags) => {
-      const report = await qatFinetune(
-        { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
-        {
-          epochs: number('--epochs', flags.epochs)!,
-          baseLr: number('--base-lr', flags.baseLr),
-          lr: number('--lr', flags.lr),
-          optimizer: flags.optimizer as 'adam' | 'sgd',
-          batchSize: number('--batch-size', flags.batchSize)!,
-          learnRanges: Boolean(flags.learnRanges),
-          outDir: flags.out,
-        },
-      );
+      // Ctrl-C stops after the current step and keeps the last epoch's
+      // checkpoint; a second Ctrl-C quits at once (every write is atomic).
+      const stop = new AbortController();
+      const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+      process.on('SIGINT', onSigint);
+      let report;
+      try {
+        report = await qatFinetune(
+          { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
+          {
+            epochs: number('--epochs', flags.epochs)!,
+            baseLr: number('--base-lr', flags.baseLr),
+            lr: number('--lr', flags.lr),
+            optimizer: flags.optimizer as 'adam' | 'sgd',
+            batchSize: number('--batch-size', flags.batchSize)!,
+            learnRanges: Boolean(flags.learnRanges),
+            outDir: flags.out,
+            resume: Boolean(flags.resume),
+            maxDrop: number('--max-drop', flags.maxDrop),
+            signal: stop.signal,
+          },
+        );
+      } catch (e) {
+        if (!(e instanceof QatInterruptedError)) throw e;
+        process.stderr.write(`${chalk.yellow('qtool:')} ${e.message}\n`);
+        return e.exitCode;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
       emit(report, flags.json, summary);
       if (!report.parity.ok) {
         throw new CheckFailedError(`parity: the exported INT8 model's accuracy in onnxruntime differs from the tfjs fake-quant model's by ${report.parity.gap.toFixed(2)} points (> ${report.parity.maxGap})`);
+      }
+      if (report.budget && !report.budget.met) {
+        throw new CheckFailedError(`budget: the exported INT8 model drops ${report.budget.drop.toFixed(2)} points from FP32 (> --max-drop ${report.budget.maxDrop})`);
       }
     }));
 }

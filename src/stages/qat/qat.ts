@@ -1,7 +1,9 @@
 // `qtool qat-finetune`: quantization-aware fine-tuning of the model calibrate
 // quantized (optionally with partial's float layers kept in float), then the
 // INT8 QDQ export, checked in onnxruntime against the trained tfjs
-// fake-quant model (parity).
+// fake-quant model (parity). A checkpoint after every epoch (see
+// src/qat/checkpoint.ts) lets --resume continue an interrupted run.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import chalk from 'chalk';
 import { loadModel, encodeModel } from '../../onnx/model.js';
@@ -13,9 +15,10 @@ import { loadTf } from '../../qat/tf.js';
 import { tensorsFromFeeds } from '../../qat/executor.js';
 import { QatGraph } from '../../qat/qat-graph.js';
 import { exportQatModel, trainQat } from '../../qat/train.js';
+import { CHECKPOINT_FILE, checkFingerprint, readCheckpoint, sha256File, writeCheckpoint, type Checkpoint } from '../../qat/checkpoint.js';
 import { readReport, reportHeaderFor, writeReport, QTOOL_VERSION } from '../../report/io.js';
 import { partialReportSchema } from '../../report/schemas/partial.js';
-import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
+import { qatReportSchema, type QatEpoch, type QatFingerprint, type QatReport } from '../../report/schemas/qat.js';
 import { progressBar } from '../../report/progress.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -42,6 +45,21 @@ export interface QatOptions {
   batchSize: number;
   learnRanges: boolean;
   outDir: string;
+  /** Accuracy budget, points: the exported INT8 model in onnxruntime may drop at most this much from FP32 (report.budget). */
+  maxDrop?: number;
+  /** Continue from OUT/qat.checkpoint, which a run with the same inputs and options wrote. */
+  resume?: boolean;
+  /** Aborted: training stops after the current step with QatInterruptedError; the last checkpoint stays. */
+  signal?: AbortSignal;
+}
+
+/** Training was stopped (QatOptions.signal); the message says where the checkpoint is and how to resume. */
+export class QatInterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = 'QatInterruptedError';
+  }
 }
 
 /** Largest allowed |tfjs - onnxruntime| accuracy gap, points. */
@@ -68,6 +86,9 @@ function checkOptions(inputs: QatInputs, opts: QatOptions): void {
   positive('--lr', opts.lr, false);
   if (opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new InputError(`--optimizer: expected adam or sgd, got '${String(opts.optimizer)}'`);
   if (Boolean(inputs.eval) !== Boolean(inputs.labels)) throw new InputError('--eval and --labels go together');
+  if (opts.maxDrop !== undefined && (!Number.isFinite(opts.maxDrop) || opts.maxDrop < 0)) {
+    throw new InputError(`--max-drop takes accuracy points >= 0, got ${opts.maxDrop}`);
+  }
 }
 
 /** Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set). */
@@ -125,6 +146,21 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
     throw fileError(paritySet.path, `${parityCount} samples are not whole batches of ${paritySet.fixedBatch}`);
   }
 
+  const lr0 = opts.lr ?? (opts.baseLr ?? 0.01) * 0.01;
+  const hashOf = (path: string | undefined) => (path ? sha256File(path) : null);
+  const fingerprint: QatFingerprint = {
+    model: fp32.sha256, calibration: sha256File(inputs.calibration), partial: hashOf(inputs.partial),
+    train: sha256File(trainDs.path), trainLabels: hashOf(inputs.trainLabels), eval: hashOf(inputs.eval), labels: hashOf(inputs.labels),
+    epochs: opts.epochs, batchSize: opts.batchSize, optimizer: opts.optimizer, lr0, learnRanges: opts.learnRanges,
+  };
+  const checkpointPath = join(opts.outDir, CHECKPOINT_FILE);
+  let resumed: Checkpoint | undefined;
+  if (opts.resume) {
+    if (!existsSync(checkpointPath)) throw fileError(checkpointPath, 'no checkpoint to resume from; run without --resume');
+    resumed = readCheckpoint(checkpointPath);
+    checkFingerprint(checkpointPath, resumed.fingerprint, fingerprint);
+  }
+
   // FP32 reference in onnxruntime: label range check, FP32 accuracy (or the predictions agreement is measured against).
   const ref = await collectOutputs(fp32.bytes, fp32.path, paritySet, { batchSize: paritySet.fixedBatch ?? evalBatch, limit: parityCount, progress: 'eval fp32' });
   if (trainY) checkLabelRange(trainY, ref.cols, inputs.trainLabels!);
@@ -144,16 +180,23 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
   const { tf } = rt;
   const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges });
   try {
-    if (floatLayers.length && qg.batchNormFolded) {
-      throw new InputError('--partial: this calibration covers the BatchNorm-folded model, where keeping layers in float is not supported by qat-finetune yet');
-    }
     const predBatch = paritySet.fixedBatch ?? evalBatch;
     const before = evalDs ? matchPercent(tfPredictions(qg, paritySet, parityCount, predBatch), target) : undefined;
 
     const perEpoch = Math.floor(trainDs.count / opts.batchSize);
     const totalSteps = opts.epochs * perEpoch;
-    const bar = progressBar('qat', totalSteps, 'steps');
+    const doneSteps = resumed?.state.losses.length ?? 0;
+    const epochLog: QatEpoch[] = resumed ? resumed.epochLog.slice() : [];
+    let lastCheckpoint = resumed?.state.epoch ?? 0;
+    const stopRequested = () => opts.signal?.aborted ?? false;
+    const interrupted = (where: string) => new QatInterruptedError(lastCheckpoint
+      ? `interrupted ${where}; ${checkpointPath} holds epoch ${lastCheckpoint} of ${opts.epochs}: run the same command with --resume to continue`
+      : `interrupted ${where}, before the first checkpoint (written after each epoch); nothing was saved`);
+    if (stopRequested()) throw interrupted('before training');
+    const bar = progressBar('qat', totalSteps - doneSteps, 'steps');
     const tStart = performance.now();
+    // One line per epoch on stderr, over the progress bar's line on a terminal.
+    const say = (line: string) => process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}qtool: ${line}\n`);
     let res;
     try {
       res = await trainQat(qg, trainDs, {
@@ -163,9 +206,18 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
         lr: opts.lr,
         optimizer: opts.optimizer,
         labels: trainY,
+        resume: resumed?.state,
+        shouldStop: stopRequested,
         onStep: (step, _steps, loss) => {
-          const sps = (step * opts.batchSize) / Math.max((performance.now() - tStart) / 1000, 1e-9);
+          const sps = ((step - doneSteps) * opts.batchSize) / Math.max((performance.now() - tStart) / 1000, 1e-9);
           bar.tick(1, `loss ${loss.toFixed(4)}, ${sps.toFixed(0)} samples/s`);
+        },
+        onEpoch: async (e) => {
+          const accuracy = evalDs ? matchPercent(tfPredictions(qg, paritySet, parityCount, predBatch), target) : null;
+          epochLog.push({ epoch: e.epoch, loss: e.loss, accuracy, seconds: e.seconds });
+          writeCheckpoint(checkpointPath, { fingerprint, epochLog, state: await e.state() });
+          lastCheckpoint = e.epoch;
+          say(`epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}${accuracy === null ? '' : `, top-1 ${accuracy.toFixed(2)} %`} (${e.seconds.toFixed(1)} s)`);
         },
       });
     } catch (e) {
@@ -175,6 +227,8 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
     } finally {
       bar.stop();
     }
+    if (res.stopped) throw interrupted(`at step ${res.losses.length} of ${res.steps}`);
+    if (stopRequested()) throw interrupted('after training, before the export');
 
     const tfPreds = tfPredictions(qg, paritySet, parityCount, predBatch);
     const tfAcc = matchPercent(tfPreds, target);
@@ -218,13 +272,18 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
       optimizer,
       learnRanges: opts.learnRanges,
       steps: res.steps,
-      lr0: opts.lr ?? (opts.baseLr ?? 0.01) * 0.01,
+      lr0,
       curveEvery: every,
       loss,
       lr,
+      epochLog,
+      resumedFrom: resumed ? resumed.state.epoch : null,
       accuracy: evalDs && before !== undefined
         ? { data: evalDs.path, samples: parityCount, metric, fp32: fp32Accuracy, before, after: tfAcc }
         : null,
+      budget: opts.maxDrop === undefined ? null : {
+        maxDrop: opts.maxDrop, drop: fp32Accuracy - ortAcc, met: fp32Accuracy - ortAcc <= opts.maxDrop + 1e-9,
+      },
       parity: {
         data: paritySet.path, samples: parityCount, metric,
         tfjs: tfAcc, onnxruntime: ortAcc, gap, maxGap: MAX_PARITY_GAP,
@@ -234,11 +293,11 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
       timings: {
         totalSeconds: (performance.now() - started) / 1000,
         trainSeconds: res.seconds,
-        samplesPerSecond: (res.steps * opts.batchSize) / Math.max(res.seconds, 1e-9),
+        samplesPerSecond: res.steps > res.resumedSteps ? ((res.steps - res.resumedSteps) * opts.batchSize) / Math.max(res.seconds, 1e-9) : 0,
       },
-      artifacts: { model: modelPath, report: reportPath },
+      artifacts: { model: modelPath, report: reportPath, checkpoint: checkpointPath },
     };
-    // Everything is computed before anything is written; each file atomically.
+    // Everything is computed before the model and report are written; each file atomically.
     writeFileAtomic(modelPath, exported);
     writeReport(reportPath, qatReportSchema, report);
     return report;

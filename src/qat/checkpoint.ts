@@ -1,0 +1,137 @@
+// The QAT checkpoint, OUT/qat.checkpoint, written after every epoch: one
+// line of JSON (qatCheckpointHeaderSchema: the run's fingerprint, epochs
+// done, the loss and learning-rate curves, the per-epoch log and the list of
+// tensors), then the tensors' float32 values, little-endian, back to back in
+// the header's order. One file, written atomically: a reader sees the
+// previous epoch's checkpoint or this one, never a mix.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { fileError } from '../util/errors.js';
+import { readInputFile, writeFileAtomic } from '../util/files.js';
+import { QTOOL_VERSION } from '../report/io.js';
+import {
+  qatCheckpointHeaderSchema, type QatCheckpointHeader, type QatEpoch, type QatFingerprint,
+} from '../report/schemas/qat.js';
+import type { NamedValues, TrainState } from './train.js';
+
+export const CHECKPOINT_FILE = 'qat.checkpoint';
+
+export interface Checkpoint {
+  fingerprint: QatFingerprint;
+  epochLog: QatEpoch[];
+  state: TrainState;
+}
+
+const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function encodeCheckpoint(c: Checkpoint): Buffer {
+  const tensors = [
+    ...c.state.variables.map((t) => ({ kind: 'variable' as const, t })),
+    ...c.state.optimizer.map((t) => ({ kind: 'optimizer' as const, t })),
+  ];
+  const header: QatCheckpointHeader = qatCheckpointHeaderSchema.parse({
+    schema: 'qtool/qat-checkpoint@1',
+    qtoolVersion: QTOOL_VERSION,
+    fingerprint: c.fingerprint,
+    epoch: c.state.epoch,
+    losses: c.state.losses,
+    lrs: c.state.lrs,
+    epochLog: c.epochLog,
+    adamBetaPowers: c.state.adamBetaPowers,
+    tensors: tensors.map(({ kind, t }) => ({ kind, name: t.name, shape: t.shape })),
+  });
+  const blobs = tensors.map(({ t }) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength));
+  return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n', 'utf8'), ...blobs]);
+}
+
+export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
+  const bad = (what: string) => fileError(path, `not a valid qtool QAT checkpoint: ${what}`);
+  const nl = bytes.indexOf(0x0a);
+  if (nl < 0) throw bad('no header line');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.subarray(0, nl).toString('utf8'));
+  } catch {
+    throw bad('the header is not JSON');
+  }
+  const r = qatCheckpointHeaderSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw bad(`${issue.path.join('.') || '(header)'}: ${issue.message}`);
+  }
+  const h = r.data;
+  if (h.losses.length !== h.lrs.length) throw bad('the loss and learning-rate curves differ in length');
+  const floats = h.tensors.reduce((a, t) => a + count(t.shape), 0);
+  const blob = bytes.subarray(nl + 1);
+  if (blob.length !== floats * 4) throw bad(`${blob.length} bytes of tensor data, the header lists ${floats * 4} (truncated?)`);
+  const variables: NamedValues[] = [];
+  const optimizer: NamedValues[] = [];
+  let at = 0;
+  for (const t of h.tensors) {
+    const n = count(t.shape);
+    // A copy: the blob's offset need not be a multiple of 4.
+    const values = new Float32Array(n);
+    Buffer.from(values.buffer).set(blob.subarray(at, at + n * 4));
+    at += n * 4;
+    (t.kind === 'variable' ? variables : optimizer).push({ name: t.name, shape: t.shape, values });
+  }
+  return {
+    fingerprint: h.fingerprint,
+    epochLog: h.epochLog,
+    state: { epoch: h.epoch, losses: h.losses, lrs: h.lrs, variables, optimizer, adamBetaPowers: h.adamBetaPowers },
+  };
+}
+
+export function writeCheckpoint(path: string, c: Checkpoint): void {
+  writeFileAtomic(path, encodeCheckpoint(c));
+}
+
+export function readCheckpoint(path: string): Checkpoint {
+  return decodeCheckpoint(path, readInputFile(path));
+}
+
+/** How a difference in each fingerprint field reads: inputs by what they are, options by their flag. */
+const INPUTS: Partial<Record<keyof QatFingerprint, string>> = {
+  model: 'another model',
+  calibration: 'another calibration (--calibration)',
+  partial: 'another --partial',
+  train: 'other training data (--train)',
+  trainLabels: 'other training labels (--train-labels / --distill)',
+  eval: 'other evaluation data (--eval)',
+  labels: 'other evaluation labels (--labels)',
+};
+const OPTIONS: Partial<Record<keyof QatFingerprint, string>> = {
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  optimizer: '--optimizer',
+  lr0: 'a starting learning rate (--base-lr / --lr) of',
+  learnRanges: '--learn-ranges',
+};
+
+/** Refuses a checkpoint made for other inputs or options than this run's, naming the first difference. */
+export function checkFingerprint(path: string, saved: QatFingerprint, current: QatFingerprint): void {
+  for (const key of Object.keys(current) as (keyof QatFingerprint)[]) {
+    const a = saved[key];
+    const b = current[key];
+    if (a === b) continue;
+    const input = INPUTS[key];
+    const flag = OPTIONS[key] ?? key;
+    const detail = input ? `for ${input}`
+      : typeof a === 'boolean' ? `${a ? 'with' : 'without'} ${flag}`
+        : `with ${flag} ${a} (this run: ${b})`;
+    throw fileError(path, `was made ${detail}; run without --resume to start over`);
+  }
+}
+
+/** sha256 of a file, read in chunks (training data can be large). */
+export function sha256File(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(4 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
