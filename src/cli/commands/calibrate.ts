@@ -90,7 +90,7 @@ export function registerCalibrate(program: Command): void {
         { model, data: flags.data, eval: flags.eval, labels: flags.labels },
         {
           methods: parseMethods(flags.method, percentiles),
-          perChannel: !flags.perTensor,
+          perChannel: flags.perChannel && !flags.perTensor,
           activationType: flags.activationType,
           select: flags.select,
           clipGelu,

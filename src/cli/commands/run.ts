@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { runPipeline } from '../../stages/run/run.js';
+import type { RunReport } from '../../report/schemas/run.js';
+import { fmt, renderTable } from '../../report/table.js';
+import { CheckFailedError } from '../../util/errors.js';
+import { action, emit } from '../action.js';
+
+function summary(r: RunReport, out: string): string {
+  const status = { ran: chalk.cyan('ran'), reused: chalk.green('reused'), skipped: chalk.dim('skipped') };
+  const rows = r.stages.map((s) => [
+    s.name === r.final.stage ? chalk.bold.cyan(`${s.name} ◀`) : s.name,
+    status[s.status], fmt(s.accuracy ?? undefined), s.drop === null ? '' : (meetsColour(s.drop, r.budget.maxDrop))(fmt(s.drop)),
+    s.status === 'skipped' ? '' : fmt(s.seconds, 1), chalk.dim(s.reason),
+  ]);
+  return [
+    `${chalk.bold(r.model.path)} with ${r.config.path}: FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} % on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} points`,
+    '',
+    renderTable(['stage', 'status', r.metric === 'top1' ? 'top-1 %' : 'agree %', 'drop', 's', 'why'], rows),
+    '',
+    `${r.final.metBudget ? chalk.green('✔') : chalk.red('✘')} ${r.final.message}: ${chalk.bold(join(out, r.final.model))} (${fmt(r.timings.totalSeconds, 1)} s)`,
+  ].join('\n');
+}
+
+function meetsColour(drop: number, maxDrop: number) {
+  return drop <= maxDrop + 1e-9 ? chalk.green : chalk.red;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('the whole workflow with an accuracy budget: calibrate, then sensitivity + partial, then QAT, each only when needed')
+    .argument('<config>', 'pipeline config (JSON); its paths are relative to the file')
+    .option('--out <dir>', 'output folder (finished stages with unchanged inputs are reused)', 'qtool-out')
+    .option('--json', 'print run.json on stdout')
+    .action(action(async (config: string, flags: { out: string; json?: boolean }) => {
+      const report = await runPipeline(config, {
+        outDir: flags.out,
+        onStage: (name, reason, reused) => process.stderr.write(`${chalk.bold(`qtool run: ${name}`)}${reused ? chalk.green(' (reused)') : ''} ${chalk.dim(`- ${reason}`)}\n`),
+      });
+      emit(report, flags.json, (r) => summary(r, flags.out));
+      if (!report.final.metBudget) throw new CheckFailedError(report.final.message);
+    }));
+}

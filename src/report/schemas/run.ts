@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { reportHeader } from '../io.js';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** A file a stage wrote; `path` is relative to the run folder (the one holding run.json). */
+export const runArtifactSchema = z.object({ path: z.string(), sha256 });
+export type RunArtifact = z.infer<typeof runArtifactSchema>;
+
+export const runStageSchema = z.object({
+  name: z.enum(['calibrate', 'sensitivity', 'partial', 'partial-capped', 'qat']),
+  /** ran: computed now; reused: same inputs and options as the recorded run, artifacts unchanged; skipped: not needed. */
+  status: z.enum(['ran', 'reused', 'skipped']),
+  /** Why the stage was needed (or why not). */
+  reason: z.string(),
+  seconds: z.number().nonnegative(),
+  /** SHA-256 of the stage's inputs and options; null when skipped. */
+  fingerprint: sha256.nullable(),
+  artifacts: z.array(runArtifactSchema),
+  /** The model this stage produced (one of `artifacts`), if any. */
+  model: z.string().nullable(),
+  /** Accuracy of that model (top-1 with labels, else agreement with FP32), percent, and FP32's minus it, points. */
+  accuracy: z.number().nullable(),
+  drop: z.number().nullable(),
+  /** Evaluation samples behind `accuracy`. */
+  samples: z.number().int().nullable(),
+});
+export type RunStage = z.infer<typeof runStageSchema>;
+
+/** run.json: what `qtool run` did, why, and the model it ended with. */
+export const runReportSchema = z.object({
+  schema: z.literal('qtool/run@1'),
+  ...reportHeader,
+  config: z.object({ path: z.string(), sha256 }),
+  budget: z.object({ maxDrop: z.number(), maxFloatLayers: z.number().int().nullable() }),
+  metric: z.enum(['top1', 'agreement']),
+  fp32: z.object({ accuracy: z.number(), samples: z.number().int() }),
+  stages: z.array(runStageSchema),
+  final: z.object({
+    stage: runStageSchema.shape.name,
+    /** Relative to the run folder. */
+    model: z.string(),
+    sha256,
+    accuracy: z.number(),
+    drop: z.number(),
+    metBudget: z.boolean(),
+    message: z.string(),
+  }),
+  timings: z.object({ totalSeconds: z.number() }),
+});
+export type RunReport = z.infer<typeof runReportSchema>;
