@@ -9,6 +9,9 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerSensitivity } from './commands/sensitivity.js';
 import { registerPartial } from './commands/partial.js';
 import { registerQat } from './commands/qat.js';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
+import { addConfigOptions } from './config-option.js';
 
 const program = new Command();
 program
@@ -25,6 +28,9 @@ registerDoctor(program);
 registerSensitivity(program);
 registerPartial(program);
 registerQat(program);
+registerReport(program);
+registerRun(program);
+addConfigOptions(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,49 @@
+// FP32 vs INT8 accuracy per calibration method: table and bar chart.
+import type { CalibrateReport } from '../../schemas/calibrate.js';
+import { fmt } from '../../table.js';
+import { FP32_COLOR } from '../colors.js';
+import { figure, missing, para, swatch, table, type Section } from '../html.js';
+import { barChart, type Bar } from '../svg.js';
+
+const TITLE = 'Calibration methods: FP32 vs INT8';
+
+export function methodsSection(c: CalibrateReport | undefined, colors: Map<string, string>): Section {
+  if (!c) return missing('methods', TITLE, 'no calibrate.json in the folder');
+  const hasTop1 = c.methods.some((m) => m.top1 !== null);
+  const hasAgreement = c.methods.some((m) => m.agreement !== null);
+  const color = (m: string) => colors.get(m) ?? FP32_COLOR;
+  const rows = c.methods.map((m) => [
+    swatch(color(m.method), m.method + (m.method === c.selected.method ? '  (selected)' : '')),
+    fmt(m.top1 ?? undefined), fmt(m.drop ?? undefined), fmt(m.agreement ?? undefined), fmt(m.sqnrDb ?? undefined, 1),
+  ]);
+  rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(c.fp32.top1 ?? undefined), '', '', '']);
+
+  if (!hasTop1 && !hasAgreement) {
+    return {
+      id: 'methods', title: TITLE,
+      body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
+        'The histograms below still show where each method clips.'),
+    };
+  }
+  const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
+    c.methods.filter((m) => pick(m) !== null).map((m) => ({ label: m.method, value: pick(m)!, color: color(m.method) }));
+  const fp32Top1 = c.fp32.top1;
+  const chart = hasTop1 && fp32Top1 !== null
+    ? barChart({
+      name: 'methods-accuracy', title: 'Top-1 accuracy per calibration method', yLabel: 'top-1 accuracy (%)', zoom: true,
+      bars: [{ label: 'FP32', value: fp32Top1, color: FP32_COLOR }, ...methodBars((m) => m.top1)],
+      references: [{ value: fp32Top1, label: `FP32 ${fmt(fp32Top1)} %`, color: FP32_COLOR }],
+    })
+    : barChart({
+      name: 'methods-accuracy', title: 'Top-1 agreement with FP32 per calibration method', bars: methodBars((m) => m.agreement),
+      yLabel: 'agreement with FP32 (%)', zoom: true, references: [{ value: 100, label: 'FP32 (100 %)', color: FP32_COLOR }],
+    });
+  const on = `on ${c.eval?.path} (${c.eval?.samples} samples${c.eval?.labels ? ', labels ' + c.eval.labels : ', agreement with FP32: no labels'})`;
+  return {
+    id: 'methods', title: TITLE,
+    body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
+      `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
+      `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
+      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>`,
+  };
+}
