@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { qatReportSchema, type QatReport } from '../src/report/schemas/qat.js';
 import { repoPath, runQtool, tempDir } from './helpers.js';
 import { headNpy } from './outlier.js';
+import { readNpy } from '../src/data/npy.js';
 
 interface ManifestModel { model: string; data: Record<string, string> }
 const manifest = JSON.parse(readFileSync(repoPath('samples', 'manifest.json'), 'utf8')) as { models: Record<string, ManifestModel> };
@@ -20,7 +21,7 @@ const lines: string[] = [];
 for (const [name, m] of Object.entries(manifest.models)) {
   test(`${name}: calibrate, 20 QAT steps, exported INT8 model within 0.3 points of the tfjs fake-quant model`, () => {
     const dir = tempDir(`qtool-qat-${name}-`);
-    const d = (k: string, n: number) => headNpy(repoPath(m.data[k]!), join(dir, `${k}.npy`), n);
+    const d = (k: string, n: number) => headNpy(repoPath(m.data[k]!), join(dir, `${k}.npy`), Math.min(n, readNpy(repoPath(m.data[k]!)).shape[0]!));
     const [trainX, trainY, evalX, evalY] = [d('train_x', TRAIN), d('train_y', TRAIN), d('eval_x', EVAL), d('eval_y', EVAL)];
     const cal = runQtool(['calibrate', repoPath(m.model), '--data', repoPath(m.data.calib_x!), '--method', 'mse', '--out', join(dir, 'cal')]);
     assert.equal(cal.code, 0, cal.stderr);
