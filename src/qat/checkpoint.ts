@@ -4,8 +4,6 @@
 // tensors), then the tensors' float32 values, little-endian, back to back in
 // the header's order. One file, written atomically: a reader sees the
 // previous epoch's checkpoint or this one, never a mix.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { fileError } from '../util/errors.js';
 import { readInputFile, writeFileAtomic } from '../util/files.js';
 import { QTOOL_VERSION } from '../report/io.js';
@@ -121,17 +119,4 @@ export function checkFingerprint(path: string, saved: QatFingerprint, current: Q
         : `with ${flag} ${a} (this run: ${b})`;
     throw fileError(path, `was made ${detail}; run without --resume to start over`);
   }
-}
-
-/** sha256 of a file, read in chunks (training data can be large). */
-export function sha256File(path: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.alloc(4 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }

@@ -7,15 +7,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QTOOL_VERSION } from '../../report/io.js';
 import { runReportSchema, type RunArtifact, type RunReport, type RunStage } from '../../report/schemas/run.js';
-import { sha256 } from '../../util/files.js';
+import { sha256File } from '../../util/files.js';
 
-/** SHA-256 of files, each read once per run. */
+/** SHA-256 of files, each hashed once per run. */
 export class FileHashes {
   private readonly cache = new Map<string, string>();
   of(path: string): string {
     let h = this.cache.get(path);
     if (h === undefined) {
-      h = sha256(readFileSync(path));
+      h = sha256File(path);
       this.cache.set(path, h);
     }
     return h;
@@ -41,7 +41,7 @@ export function previousRun(outDir: string): RunReport | undefined {
 
 function intact(outDir: string, a: RunArtifact): boolean {
   const p = join(outDir, a.path);
-  return existsSync(p) && sha256(readFileSync(p)) === a.sha256;
+  return existsSync(p) && sha256File(p) === a.sha256;
 }
 
 /** The recorded stage to reuse, when its fingerprint matches and its artifacts are unchanged. */

@@ -2,7 +2,6 @@
 // PTQ falls short, rank the layers and keep the sensitive ones in float;
 // when that falls short too (or needs too many float layers), fine-tune with
 // QAT from the partial result. Finished stages with unchanged inputs are reused.
-import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
@@ -12,7 +11,7 @@ import { partialReportSchema, type PartialReport } from '../../report/schemas/pa
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
 import { runReportSchema, type RunReport, type RunStage } from '../../report/schemas/run.js';
 import { fileError } from '../../util/errors.js';
-import { sha256 } from '../../util/files.js';
+import { sha256File } from '../../util/files.js';
 import { calibrate } from '../calibrate/calibrate.js';
 import { sensitivity } from '../sensitivity/sensitivity.js';
 import { partial } from '../partial/partial.js';
@@ -50,7 +49,7 @@ const partialMeasure = (r: PartialReport): Measured =>
 const qatMeasure = (r: QatReport): Measured => ({
   model: r.artifacts.model,
   accuracy: r.parity.onnxruntime,
-  drop: (r.accuracy?.fp32 ?? 100) - r.parity.onnxruntime,
+  drop: r.budget!.drop,
   samples: r.parity.samples,
 });
 
@@ -81,7 +80,7 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
     const m = s.measure(report);
     stages.push({
       name: s.name, status: old ? 'reused' : 'ran', reason: s.reason, seconds: (performance.now() - t0) / 1000, fingerprint: fp,
-      artifacts: old ? old.artifacts : s.artifacts(report).map((p) => ({ path: fromRun(p), sha256: sha256(readFileSync(p)) })),
+      artifacts: old ? old.artifacts : s.artifacts(report).map((p) => ({ path: fromRun(p), sha256: sha256File(p) })),
       ...m, model: m.model === null ? null : fromRun(m.model),
     });
     return report;

@@ -64,6 +64,7 @@ export function qatArgs(c: Config, s: QatSection, calibration: string, partial: 
       optimizer: s.optimizer ?? 'adam',
       batchSize: s.batchSize ?? DEFAULT_BATCH_SIZE,
       learnRanges: s.learnRanges ?? false,
+      maxDrop: c.maxDrop,
       outDir,
     },
   ];
