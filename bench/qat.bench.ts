@@ -2,15 +2,17 @@
 // CNNs with MNIST, the time of one training step (forward + backward + Adam
 // update, batch 32, cross-entropy on labels, as trainQat does it) of
 //   a  the FP32 graph (QatGraph with quantize = false),
-//   b  the same graph with fake quantization (QAT),
-//   c  b with learned activation ranges (LSQ, qat-finetune --learn-ranges),
+//   b  the same graph with fake quantization (QAT), activations through
+//      TensorFlow's fused fake-quant op as qat-finetune runs it on tfjs-node,
+//   e  b with the bit-exact tfjs-op fake quant instead (QatGraph fused: false),
+//   c  b with learned activation and weight ranges (LSQ, qat-finetune --learn-ranges),
 //   d  b as trainQat runs it (plus per-step batch gathering and LR schedule),
-// on native tfjs-node, repetitions of a-d interleaved so that load from other
+// on native tfjs-node, repetitions of a-e interleaved so that load from other
 // processes hits each alike; then b on the pure-JS backend. Goal: b/a <= 1.5x.
 // Each backend runs in its own child process, since loadTf() picks the backend
 // once per process (QTOOL_TF_BACKEND=cpu forces pure JS).
 // Usage: node dist/bench/qat.bench.js [--models resnet,mobilenet] [--reps 5] [--steps 5] [--warmup 3] [--cpu-steps 3] [--batch 32]
-//        node dist/bench/qat.bench.js --child MODEL [--variants fp32,qat,lsq,trainQat] [...]: one backend in this process, JSON on stdout.
+//        node dist/bench/qat.bench.js --child MODEL [--variants fp32,qat,lsq,trainQat,exact] [...]: one backend in this process, JSON on stdout.
 // Writes bench/out/qat-bench.json.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -37,7 +39,7 @@ import { showSummary, summarize, type Summary } from './lib/stats.js';
 
 const MODELS = ['resnet', 'mobilenet'] as const;
 type ModelName = (typeof MODELS)[number];
-const VARIANTS = ['fp32', 'qat', 'lsq', 'trainQat'] as const;
+const VARIANTS = ['fp32', 'qat', 'lsq', 'trainQat', 'exact'] as const;
 type Variant = (typeof VARIANTS)[number];
 /** trainQat's default starting learning rate (1% of the default base LR 0.01). */
 const LR = 1e-4;
@@ -99,13 +101,13 @@ async function measureHere(model: ModelName, variants: Variant[], reps: number, 
   }));
 
   // One graph and one optimizer per variant, so that no variant's updates or Adam state touch another's.
-  const make = (quantize: boolean, learnScales: boolean) => {
-    const qg = new QatGraph(q, tf, { learnScales });
+  const make = (quantize: boolean, learnScales: boolean, fused: boolean) => {
+    const qg = new QatGraph(q, tf, { learnScales, learnWeightScales: learnScales, fused });
     qg.quantize = quantize;
     return { qg, vars: qg.trainableVariables(), opt: tf.train.adam(LR) as Optimizer };
   };
   const setups: Partial<Record<Variant, ReturnType<typeof make>>> = {};
-  for (const v of variants) setups[v] = make(v !== 'fp32', v === 'lsq');
+  for (const v of variants) setups[v] = make(v !== 'fp32', v === 'lsq', v !== 'exact');
   const outName = setups[variants[0]!]!.qg.graph.outputs[0]!.name;
 
   /** One step of trainQat's labelled branch on a pre-built batch; resolves with the loss. */
@@ -212,6 +214,8 @@ if (values.child) {
       qatOverFp32: S('qat').median / S('fp32').median,
       lsqOverFp32: S('lsq').median / S('fp32').median,
       qatOverFp32Paired: paired('qat'),
+      exactOverFp32: S('exact').median / S('fp32').median,
+      exactOverFp32Paired: paired('exact'),
       lsqOverFp32Paired: paired('lsq'),
       samplesPerSecond: { fp32: sps(S('fp32')), qat: sps(S('qat')), lsq: sps(S('lsq')), trainQat: sps(S('trainQat')), pureJsQat: sps(cpuQat) },
       pureJsQatStepMs: cpuQat,
@@ -229,8 +233,10 @@ if (values.child) {
       [`b  QAT step (fake quant)`, ms('qat'), `${s.qat.toFixed(0)} samples/s`],
       [`c  QAT step, --learn-ranges (LSQ)`, ms('lsq'), `${s.lsq.toFixed(0)} samples/s`],
       [`d  trainQat loop step (b + batch gathering)`, ms('trainQat'), `${s.trainQat.toFixed(0)} samples/s`],
+      [`e  b with bit-exact tfjs-op fake quant`, ms('exact'), ''],
       [`b/a wall (paired per rep)`, `${r.qatOverFp32.toFixed(2)}x`, `${showSummary(r.qatOverFp32Paired)}x`],
       [`c/a wall (paired per rep)`, `${r.lsqOverFp32.toFixed(2)}x`, `${showSummary(r.lsqOverFp32Paired)}x`],
+      [`e/a wall (paired per rep)`, `${r.exactOverFp32.toFixed(2)}x`, `${showSummary(r.exactOverFp32Paired)}x`],
       [`CPU ms per step a / b / c`, [r.cpuMs.fp32, r.cpuMs.qat, r.cpuMs.lsq].map((x) => x.median.toFixed(0)).join(' / '),
         `b/a ${r.qatOverFp32Cpu.toFixed(2)}x, c/a ${r.lsqOverFp32Cpu.toFixed(2)}x`],
       [`b on pure JS (${r.cpu.backend}), ${opts.cpuSteps} steps`, `${showSummary(r.pureJsQatStepMs, 0)} ms`, `${s.pureJsQat.toFixed(1)} samples/s`],

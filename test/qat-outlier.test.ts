@@ -1,11 +1,14 @@
 // The case QAT exists for: the outlier-channel ResNet (test/outlier.ts: one
 // channel made 50x larger by a function-preserving rescaling), calibrated per
 // tensor with max ranges and every layer quantized, loses about 40 points of
-// top-1. qat-finetune brings the exported INT8 model back close to FP32 in 3
+// top-1. qat-finetune with --learn-ranges (LSQ on the activation and the
+// weight scales: the per-tensor weight scale of the rescaled layer may then
+// clip the outlier channel instead of leaving every other channel about
+// +-3 integer levels)
+// brings the exported INT8 model back to within 0.3 points of FP32 in 4
 // epochs, with labels and with distillation from the FP32 model (no labels),
-// on all 3000 MNIST evaluation digits. Measured: 0.34 points below FP32 with
-// either loss; the issue's goal is 0.3, so this asserts 0.5 and the closing
-// note says what is missing.
+// on all 3000 MNIST evaluation digits. Measured: 0.20 points below FP32 with
+// labels, 0.00 with distillation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -18,11 +21,11 @@ const c = setupOutlierCase(dir, 3000);
 const mnist = (f: string) => repoPath('samples', 'mnist', f);
 const lines: string[] = [];
 
-/** The recipe: 3 epochs over the 6000 training digits, learned activation ranges (LSQ), Adam. */
-const RECIPE = ['--epochs', '3', '--learn-ranges', '--train', mnist('train_x.npy')];
+/** The recipe: 4 epochs over the 6000 training digits, learned activation and weight ranges (LSQ), Adam. */
+const RECIPE = ['--epochs', '4', '--learn-ranges', '--train', mnist('train_x.npy')];
 
 for (const [name, loss, lr] of [['labels', ['--train-labels', mnist('train_y.npy')], '1e-3'], ['distill', ['--distill'], '1e-3']] as const) {
-  test(`outlier ResNet, per-tensor max: qat-finetune (${name}) recovers top-1 to within 0.5 points of FP32`, () => {
+  test(`outlier ResNet, per-tensor max: qat-finetune (${name}) recovers top-1 to within 0.3 points of FP32`, () => {
     const r = runQtool(['qat-finetune', c.model, '--calibration', c.calibration, ...RECIPE, ...loss, '--lr', lr,
       '--eval', c.evalX, '--labels', c.evalY, '--json', '--out', join(dir, name)]);
     assert.equal(r.code, 0, r.stderr);
@@ -31,7 +34,7 @@ for (const [name, loss, lr] of [['labels', ['--train-labels', mnist('train_y.npy
     lines.push(`outlier resnet (${name}, ${rep.steps} steps, ${rep.timings.trainSeconds.toFixed(0)} s): FP32 ${a.fp32}%, fake quant before ${a.before}%, after ${a.after}%; exported INT8 in onnxruntime ${rep.parity.onnxruntime}%`);
     assert.ok(a.before < a.fp32 - 20, `the starting point must be broken: ${a.before}% vs FP32 ${a.fp32}%`);
     assert.ok(rep.parity.ok);
-    assert.ok(a.fp32 - rep.parity.onnxruntime <= 0.5, `exported INT8 ${rep.parity.onnxruntime}% vs FP32 ${a.fp32}%`);
+    assert.ok(a.fp32 - rep.parity.onnxruntime <= 0.3 + 1e-9, `exported INT8 ${rep.parity.onnxruntime}% vs FP32 ${a.fp32}%`);
   });
 }
 

@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
 import ort from 'onnxruntime-node';
 import { encodeModel, loadModel, type Model } from '../src/onnx/model.js';
-import { graphInputs } from '../src/onnx/graph.js';
+import { graphInputs, initializerMap } from '../src/onnx/graph.js';
+import { tensorToArray } from '../src/onnx/tensor.js';
+import { weightKey } from '../src/quant/qdq.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { batchFeeds } from '../src/data/batches.js';
 import { loadLabels } from '../src/data/labels.js';
 import { loadTf } from '../src/qat/tf.js';
 import { tensorsFromFeeds } from '../src/qat/executor.js';
-import { fakeQuantLsq, fakeQuantTensor, fakeQuantWeight } from '../src/qat/fake-quant.js';
+import { fakeQuantLsq, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from '../src/qat/fake-quant.js';
+import { nativeOps } from '../src/qat/tf-native.js';
 import { QatGraph } from '../src/qat/qat-graph.js';
 import { cosineLr, exportQatModel, trainQat } from '../src/qat/train.js';
 import { fakeQuant } from '../src/quant/fake-quant.js';
@@ -96,6 +99,55 @@ function assertSameValues(got: ArrayLike<number>, want: ArrayLike<number>, what:
   assert.equal(bad, 0, `${what}: ${bad} of ${got.length} values differ`);
 }
 
+test('fused fake quant (TensorFlow\'s op): QuantizeLinear -> DequantizeLinear except one level at midpoints; the same gradient range', () => {
+  const maybe = nativeOps(tf);
+  assert.ok(maybe, 'tfjs-node runs on native TensorFlow');
+  const native = maybe;
+  const lines: string[] = [];
+  for (const [type, scale, zp] of [['uint8', 0.05, 37], ['int8', 0.0173, -5], ['uint8', 0.1, 0], ['uint8', 0.0271, 113]] as const) {
+    const n = 200_000;
+    const x = randoms(n, -30, 30, 23);
+    const s = Math.fround(scale);
+    const want = fakeQuant(x, scale, zp, type, new Float32Array(n));
+    const xt = tf.tensor1d(x);
+    const p = { scale, zeroPoint: zp, type };
+    const got = tf.tidy(() => fakeQuantTensorFused(tf, native, xt, p).dataSync() as Float32Array);
+    // The op computes a level as k s' + nudged min, with its own s' = (hi - lo) / 255:
+    // the same value up to float rounding of the range's ends (tol); a value more
+    // than that away must be exactly one level off, from an input at a midpoint.
+    const tol = 4e-7 * 255 * s;
+    let off = 0;
+    let ulps = 0;
+    let maxUlpDiff = 0;
+    for (let i = 0; i < n; i++) {
+      const d = Math.abs(got[i]! - want[i]!);
+      if (d === 0) continue;
+      if (d <= tol) {
+        ulps++;
+        maxUlpDiff = Math.max(maxUlpDiff, d);
+        continue;
+      }
+      off++;
+      const v = x[i]! / s;
+      assert.ok(Math.abs(d - s) <= tol, `x=${x[i]}: ${got[i]} vs ${want[i]}, more than one level apart`);
+      assert.ok(Math.abs(v - Math.floor(v) - 0.5) < 1e-4, `x=${x[i]}: x / s = ${v} is not at a midpoint`);
+    }
+    assert.ok(off <= n * 1e-4, `${off} of ${n} values one level off`);
+    const gExact = tf.tidy(() => tf.grad((t: Tensor) => fakeQuantTensor(tf, t, p))(xt).dataSync());
+    const fused = (t: Tensor): Tensor => fakeQuantTensorFused(tf, native, t, p);
+    const gFused = tf.tidy(() => tf.grad(fused)(xt).dataSync());
+    let inside = 0;
+    for (let i = 0; i < n; i++) {
+      inside += gExact[i]!;
+      assert.equal(gFused[i], gExact[i], `gradient at x=${x[i]}`);
+    }
+    assert.ok(inside > 100 && inside < n - 100, 'both cases occur');
+    lines.push(`${type} s=${scale} z=${zp}: ${off} of ${n} one level off, ${ulps} off by rounding (at most ${(maxUlpDiff / s).toExponential(1)} of a level)`);
+    xt.dispose();
+  }
+  report.push(`fused fake quant vs QuantizeLinear -> DequantizeLinear: ${lines.join('; ')}`);
+});
+
 test('weight fake quant equals the per-channel / per-tensor int8 quantization the QDQ model stores; gradient passes through', () => {
   const dims = [8, 3, 3, 3];
   const w = randoms(8 * 27, -0.7, 0.7, 11);
@@ -144,6 +196,44 @@ test('LSQ fake quant: the forward of the fixed-scale one; STE input gradient; th
   ds /= Math.sqrt(x.length * hi);
   assert.ok(Math.abs(gs![0]! - ds) < 1e-4 * Math.max(1, Math.abs(ds)), `d/ds ${gs![0]} vs ${ds}`);
   tf.dispose([xt, dyt, s]);
+});
+
+test('weight LSQ: at max|w| / 127 it is the weight fake quant; a smaller scale clips; per-channel step-size gradients', () => {
+  const dims = [4, 2, 3, 3];
+  const w = randoms(4 * 18, -0.7, 0.7, 17);
+  for (let i = 0; i < 18; i++) w[i]! *= 50; // an outlier channel
+  const wt = tf.tensor(w, dims);
+  const pc = quantizeWeightPerChannel(w, dims, 0);
+  const sMax = tf.tensor(pc.scales, [4, 1, 1, 1]);
+  assertSameValues(tf.tidy(() => fakeQuantWeightLsq(tf, wt, sMax, 0).dataSync()), tf.tidy(() => fakeQuantWeight(tf, wt, 0).dataSync()), 'per channel at max|w| / 127');
+  const pt = quantizeWeightPerTensor(w);
+  const sPt = tf.scalar(pt.scale);
+  assertSameValues(tf.tidy(() => fakeQuantWeightLsq(tf, wt, sPt).dataSync()), tf.tidy(() => fakeQuantWeight(tf, wt).dataSync()), 'per tensor at max|w| / 127');
+  // Channel 0's scale a tenth of its max: most of its weights clip to +-127 s and get no gradient.
+  const scales = Float32Array.from(pc.scales, (v, c) => (c === 0 ? v / 10 : v));
+  const st = tf.tensor(scales, [4, 1, 1, 1]);
+  const dy = randoms(w.length, -1, 1, 19);
+  const dyt = tf.tensor(dy, dims);
+  const [y, gx, gs] = tf.tidy(() => [fakeQuantWeightLsq(tf, wt, st, 0).dataSync(), ...tf.grads((a: Tensor, b: Tensor) => fakeQuantWeightLsq(tf, a, b, 0))([wt, st], dyt).map((t) => t.dataSync())]);
+  const want = new Float64Array(4);
+  let clipped = 0;
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / 18);
+    const s = scales[c]!;
+    const v = Math.fround(w[i]! / s);
+    const inside = v >= -127 && v <= 127;
+    if (!inside) clipped++;
+    const q = Math.min(127, Math.max(-127, Math.round(v)));
+    assert.ok(Math.abs(y![i]! - q * s) <= 1e-6 * Math.abs(q * s) + 1e-12, `forward at ${i}`);
+    assert.ok(gx![i] === (inside ? dy[i] : 0), `d/dw at ${i}: ${gx![i]}`);
+    want[c] += dy[i]! * (inside ? Math.round(v) - v : q);
+  }
+  assert.ok(clipped > 9, `channel 0 clips (${clipped} weights)`);
+  for (let c = 0; c < 4; c++) {
+    const ds = want[c]! / Math.sqrt(18 * 127);
+    assert.ok(Math.abs(gs![c]! - ds) < 1e-4 * Math.max(1, Math.abs(ds)), `d/ds[${c}] ${gs![c]} vs ${ds}`);
+  }
+  tf.dispose([wt, sMax, sPt, st, dyt]);
 });
 
 test('cosine schedule: lr0 at the start, half way at the middle, 0 at the end', () => {
@@ -286,17 +376,24 @@ test('mlp: distillation from the FP32 model with SGD + momentum lowers the KL to
   }
 });
 
-test('mlp, per-tensor, learned activation scales (LSQ): scales move, the export uses them and matches the tfjs model', async () => {
+test('mlp, per-tensor, learned activation and weight scales (LSQ): scales move, the export uses them and matches the tfjs model', async () => {
   const { fp32, q } = mlpPerTensorMax('qtool-qat-lsq-');
   const inputs = graphInputs(fp32.model.graph!);
   const evalX = loadDataset(digits('eval_x.npy'), inputs);
   const evalY = loadLabels(digits('eval_y.npy'), evalX.count);
   const trainX = loadDataset(digits('train_x.npy'), inputs);
   const trainY = loadLabels(digits('train_y.npy'), trainX.count);
-  const qg = new QatGraph(q, tf, { learnScales: true });
+  const qg = new QatGraph(q, tf, { learnScales: true, learnWeightScales: true });
   try {
-    assert.equal(qg.trainableVariables().length, qg.graph.variables().size + new Set(q.plan.tensors.map((t) => q.plan.sharedScale.get(t) ?? t)).size);
+    assert.equal(qg.trainableVariables().length, qg.graph.variables().size + new Set(q.plan.tensors.map((t) => q.plan.sharedScale.get(t) ?? t)).size + q.plan.layers.length);
     const initial = qg.currentQParams();
+    const initialW = qg.currentWeightScales();
+    const inits = initializerMap(q.model.graph!);
+    for (const layer of q.plan.layers) {
+      const want = quantizeWeightPerTensor(tensorToArray(inits.get(layer.weight)!).data as Float32Array).scale;
+      const got = initialW.get(weightKey(layer))![0]!;
+      assert.ok(Math.abs(got - want) <= 1e-6 * want, `${layer.name}: the weight scale starts at max|w| / 127 (${got} vs ${want})`);
+    }
     for (const t of q.plan.tensors) {
       const a = initial.get(t)!.scale;
       const b = q.qparams.get(t)!.scale;
@@ -307,12 +404,22 @@ test('mlp, per-tensor, learned activation scales (LSQ): scales move, the export 
     const moved = q.plan.tensors.filter((t) => learned.get(t)!.scale !== initial.get(t)!.scale).length;
     assert.ok(moved > 0, 'some scales were trained');
     assert.ok(q.plan.tensors.every((t) => learned.get(t)!.scale > 0 && Number.isFinite(learned.get(t)!.scale)), 'scales stay positive');
+    const learnedW = qg.currentWeightScales();
+    const movedW = q.plan.layers.filter((l) => learnedW.get(weightKey(l))![0] !== initialW.get(weightKey(l))![0]).length;
+    assert.ok(movedW > 0, 'some weight scales were trained');
+    // The export quantizes the weights with the learned scales.
+    const exported = exportQatModel(qg);
+    const exportedInits = initializerMap(exported.graph!);
+    for (const layer of q.plan.layers) {
+      const got = tensorToArray(exportedInits.get(`${weightKey(layer)}_scale`)!).data as Float32Array;
+      assert.equal(got[0], learnedW.get(weightKey(layer))![0], `${layer.name}: exported weight scale`);
+    }
     const pt = new Int32Array(evalX.count);
     const po = new Int32Array(evalX.count);
     const fq = tfTop1(qg, evalX, evalY, 100, pt);
-    const ortTop = await ortTop1(encodeModel(exportQatModel(qg)), evalX, evalY, 100, po);
+    const ortTop = await ortTop1(encodeModel(exported), evalX, evalY, 100, po);
     const disagree = pt.reduce((a, v, i) => a + (v !== po[i] ? 1 : 0), 0);
-    report.push(`mlp LSQ (per-tensor, ${res.steps} steps): ${moved} of ${q.plan.tensors.length} scales moved; tfjs fake quant ${fq}%, exported INT8 in onnxruntime ${ortTop}% (${disagree} predictions differ)`);
+    report.push(`mlp LSQ (per-tensor, ${res.steps} steps): ${moved} of ${q.plan.tensors.length} activation and ${movedW} of ${q.plan.layers.length} weight scales moved; tfjs fake quant ${fq}%, exported INT8 in onnxruntime ${ortTop}% (${disagree} predictions differ)`);
     assert.ok(Math.abs(fq - ortTop) <= 0.3, `tfjs ${fq}% vs onnxruntime ${ortTop}%`);
   } finally {
     qg.dispose();

@@ -5,13 +5,16 @@
 //             exactly ONNX QuantizeLinear then DequantizeLinear in float32
 //             (tf.round rounds half to even, x / s is a float32 division);
 //   backward: dy where x lies in [(qmin - z) s, (qmax - z) s], 0 outside.
-// Scales and zero points get no gradient here (fakeQuantLsq below learns an
-// activation scale): activations keep
-// their calibrated parameters, weights recompute theirs from the current
-// weights on every step (symmetric int8, zero point 0, scale = max|w| / 127
-// per output channel or per tensor), as pytorch-quantization does.
+// fakeQuantTensorFused is the same in TensorFlow's fused op (native backend
+// only; equal up to float rounding). Scales and zero points get no gradient
+// in these two: activations keep their calibrated parameters, weights
+// recompute theirs from the current weights on every step (symmetric int8,
+// zero point 0, scale = max|w| / 127 per output channel or per tensor), as
+// pytorch-quantization does. The LSQ variants below learn the scales
+// (activations: fakeQuantLsq; weights: fakeQuantWeightLsq).
 import type { Tensor } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
+import type { NativeOps } from './tf-native.js';
 import { typeRange, type QuantType } from '../quant/qparams.js';
 
 export interface ActivationQParams {
@@ -41,6 +44,41 @@ export function fakeQuantTensor(tf: Tf, x: Tensor, p: ActivationQParams): Tensor
       value,
       // x in [lo, hi] <=> clamp(x, lo, hi) == x (NaN is outside either way).
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => [tf.mul(dy as Tensor, tf.cast(tf.equal(tf.clipByValue(saved[0]!, lo, hi), saved[0]!), 'float32'))],
+    };
+  });
+  return (f as unknown as (t: Tensor) => Tensor)(x);
+}
+
+/**
+ * fakeQuantTensor in one fused TensorFlow op per direction,
+ * FakeQuantWithMinMaxArgs and its gradient (what TensorFlow's own QAT runs),
+ * for the native backend: one pass over the tensor instead of five forward
+ * and four backward, which is most of QAT's overhead on a small CNN. Same
+ * grid and gradient range, [lo, hi] = [(qmin - z) s, (qmax - z) s], but the
+ * op works with its own step (hi - lo) / 255, multiplies by its inverse and
+ * rounds half up, where QuantizeLinear divides by s and rounds half to even.
+ * So when that step rounds differently from s, levels move by a few float32
+ * ulps, and an input within rounding of a midpoint could land one level away
+ * (test/qat-train.test.ts counts both). The exported model's parity with the
+ * trained one is measured end to end either way.
+ */
+export function fakeQuantTensorFused(tf: Tf, native: NativeOps, x: Tensor, p: ActivationQParams): Tensor {
+  const { qmin, qmax } = typeRange(p.type);
+  const s = Math.fround(p.scale);
+  if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`fake quant: scale must be positive and finite, got ${p.scale}`);
+  const attrs = [
+    { name: 'min', value: Math.fround((qmin - p.zeroPoint) * s) },
+    { name: 'max', value: Math.fround((qmax - p.zeroPoint) * s) },
+    { name: 'num_bits', value: 8 },
+    { name: 'narrow_range', value: false },
+  ];
+  const floats = ['min', 'max'];
+  const f = tf.customGrad((...args: unknown[]) => {
+    const input = args[0] as Tensor;
+    (args[1] as (ts: Tensor[]) => void)([input]);
+    return {
+      value: native.run('FakeQuantWithMinMaxArgs', attrs, [input], floats),
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => [native.run('FakeQuantWithMinMaxArgsGradient', attrs, [dy as Tensor, saved[0]!], floats)],
     };
   });
   return (f as unknown as (t: Tensor) => Tensor)(x);
@@ -77,10 +115,26 @@ export function fakeQuantWeight(tf: Tf, w: Tensor, axis?: number): Tensor {
  */
 export function fakeQuantLsq(tf: Tf, x: Tensor, s: Tensor, p: { zeroPoint: number; type: QuantType }): Tensor {
   const { qmin, qmax } = typeRange(p.type);
-  const z = p.zeroPoint;
-  const lo = qmin - z;
-  const hi = qmax - z;
-  const gScale = 1 / Math.sqrt(x.size * Math.max(hi, -lo, 1));
+  return lsq(tf, x, s, qmin - p.zeroPoint, qmax - p.zeroPoint, undefined);
+}
+
+/**
+ * Symmetric int8 weight fake quantization with learnable scales `s` (LSQ on
+ * the weights): one scale per output channel along `axis` (s shaped to
+ * broadcast against w: size 1 on every other axis) or one scalar scale when
+ * axis is undefined; values in [-127, 127], zero point 0. Unlike
+ * fakeQuantWeight's max|w| / 127, a learned scale may clip a channel's
+ * outliers to give its other weights a finer grid; clipped weights get no
+ * gradient (STE), the scale gets LSQ's, with N the elements per scale.
+ */
+export function fakeQuantWeightLsq(tf: Tf, w: Tensor, s: Tensor, axis?: number): Tensor {
+  return lsq(tf, w, s, -127, 127, axis === undefined ? undefined : w.shape.map((_, i) => i).filter((i) => i !== axis));
+}
+
+/** LSQ over the integer range [lo, hi]; `reduce`: the axes a per-channel scale's gradient sums over (undefined: scalar scale). */
+function lsq(tf: Tf, x: Tensor, s: Tensor, lo: number, hi: number, reduce: number[] | undefined): Tensor {
+  const perScale = x.size / Math.max(s.size, 1);
+  const gScale = 1 / Math.sqrt(perScale * Math.max(hi, -lo, 1));
   const f = tf.customGrad((...args: unknown[]) => {
     const input = args[0] as Tensor;
     const scale = tf.maximum(args[1] as Tensor, 1e-12);
@@ -99,8 +153,8 @@ export function fakeQuantLsq(tf: Tf, x: Tensor, s: Tensor, p: { zeroPoint: numbe
         const inside = tf.logicalNot(tf.logicalOr(tf.less(sv, lo), tf.greater(sv, hi)));
         const dx = tf.mul(d, tf.cast(inside, 'float32'));
         // round(v) - v inside (c == round(v) there), lo below, hi above.
-        const local = tf.where(inside, tf.sub(sc, sv), sc);
-        const ds = tf.mul(tf.sum(tf.mul(d, local)), gScale);
+        const local = tf.mul(d, tf.where(inside, tf.sub(sc, sv), sc));
+        const ds = tf.mul(reduce ? tf.sum(local, reduce, true) : tf.sum(local), gScale);
         return [dx, ds];
       },
     };

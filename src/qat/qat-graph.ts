@@ -17,21 +17,16 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from './tf.js';
 import { OnnxTfGraph, type ForwardOptions } from './executor.js';
-import { fakeQuantLsq, fakeQuantTensor, fakeQuantWeight } from './fake-quant.js';
+import { fakeQuantLsq, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from './fake-quant.js';
+import { nativeOps, type NativeOps } from './tf-native.js';
 import type { Model } from '../onnx/model.js';
-import type { Node } from '../onnx/graph.js';
-import { attrInt } from '../onnx/graph.js';
+import { initializerMap, type Node } from '../onnx/graph.js';
+import { tensorToArray } from '../onnx/tensor.js';
 import type { QuantPlan } from '../quant/plan.js';
-import type { TensorQParams } from '../quant/qdq.js';
+import { weightAxis, weightKey, type TensorQParams } from '../quant/qdq.js';
+import { quantizeWeightPerChannel, quantizeWeightPerTensor } from '../quant/qparams.js';
 import type { QuantLayer } from '../quant/quantizable.js';
 import type { QuantizedModel } from '../stages/quantized-model.js';
-
-/** The per-channel axis buildQdqModel uses for a layer's weight (undefined: per tensor). */
-export function weightAxis(layer: QuantLayer, perChannel: boolean): number | undefined {
-  if (!perChannel) return undefined;
-  if (layer.opType === 'ConvTranspose' && attrInt(layer.node, 'group', 1) !== 1) return undefined;
-  return layer.channelAxis;
-}
 
 export interface QatGraphOptions {
   /**
@@ -44,6 +39,22 @@ export interface QatGraphOptions {
    * relative change and the scale stays positive. Default false.
    */
   learnScales?: boolean;
+  /**
+   * Learn the weight scales too (LSQ on the weights, fakeQuantWeightLsq), one
+   * per layer or per output channel as calibrated, starting from max|w| / 127
+   * of the initial weights; the export quantizes with them. Without it the
+   * scale follows max|w| / 127 of the current weights, so one outlier channel
+   * fixes a per-tensor grid that is too coarse for every other channel.
+   * Default false.
+   */
+  learnWeightScales?: boolean;
+  /**
+   * Fake-quantize activations with fixed parameters by TensorFlow's fused
+   * op on the native backend (fakeQuantTensorFused: QuantizeLinear up to
+   * rounding at midpoints, a fraction of the time) rather than tfjs ops that
+   * are QuantizeLinear bit for bit. Default true; ignored on other backends.
+   */
+  fused?: boolean;
 }
 
 let graphs = 0;
@@ -58,10 +69,15 @@ export class QatGraph {
   readonly qparams: Map<string, TensorQParams>;
   readonly perChannel: boolean;
   readonly graph: OnnxTfGraph;
+  /** TensorFlow's fused fake-quant op in use for fixed-parameter activations (QatGraphOptions.fused on the native backend). */
+  readonly fused: boolean;
+  private readonly native: NativeOps | undefined;
   /** When false, forward() is the plain FP32 graph (fake quant off). */
   quantize = true;
   /** Learned activation scales by tensor (learnScales only; shared tensors map to one variable). */
   private readonly scaleVars = new Map<string, Variable>();
+  /** Learned weight scales (log) by layer (learnWeightScales only). */
+  private readonly weightScaleVars = new Map<QuantLayer, Variable>();
 
   constructor(q: QuantizedModel, tf: Tf, opts: QatGraphOptions = {}) {
     this.tf = tf;
@@ -70,6 +86,8 @@ export class QatGraph {
     this.model = q.model;
     this.plan = q.plan;
     this.qparams = new Map(this.plan.tensors.map((t) => [t, q.qparams.get(t)!]));
+    this.native = opts.fused === false ? undefined : nativeOps(tf);
+    this.fused = this.native !== undefined;
     const planned = new Set(this.plan.tensors);
     const folded = new Map<Node, string>(this.plan.folded.map((f) => [f.node, f.to]));
     const layers = new Map<Node, QuantLayer>(this.plan.layers.map((l) => [l.node, l]));
@@ -94,6 +112,19 @@ export class QatGraph {
         this.scaleVars.set(t, v);
       }
     }
+    if (opts.learnWeightScales) {
+      const id = ++graphs;
+      const inits = initializerMap(this.model.graph!);
+      for (const layer of this.plan.layers) {
+        const axis = weightAxis(layer, this.perChannel);
+        const w = tensorToArray(inits.get(layer.weight)!).data as Float32Array;
+        const scales = axis === undefined ? Float32Array.of(quantizeWeightPerTensor(w).scale) : quantizeWeightPerChannel(w, layer.weightDims, axis).scales;
+        const shape = axis === undefined ? [] : layer.weightDims.map((d, i) => (i === axis ? d : 1));
+        const init = tf.tensor(Float32Array.from(scales, Math.log), shape);
+        this.weightScaleVars.set(layer, tf.variable(init, true, `qat${id}/weight_log_scale/${weightKey(layer)}`));
+        init.dispose();
+      }
+    }
     const fq = (t: Tensor, name: string): Tensor => this.fakeQuant(t, name);
 
     this.graph = new OnnxTfGraph(this.model, tf, {
@@ -105,7 +136,9 @@ export class QatGraph {
         let ins = inputs;
         if (layer && inputs[1]) {
           ins = inputs.slice();
-          ins[1] = fakeQuantWeight(tf, inputs[1], weightAxis(layer, this.perChannel));
+          const axis = weightAxis(layer, this.perChannel);
+          const ws = this.weightScaleVars.get(layer);
+          ins[1] = ws ? fakeQuantWeightLsq(tf, inputs[1], tf.exp(ws), axis) : fakeQuantWeight(tf, inputs[1], axis);
         }
         const outs = run(ins);
         const names = node.output ?? [];
@@ -120,7 +153,14 @@ export class QatGraph {
 
   /** What training updates: the weights, and the activation scales when learned. */
   trainableVariables(): Variable[] {
-    return [...this.graph.variables().values(), ...new Set(this.scaleVars.values())];
+    return [...this.graph.variables().values(), ...new Set(this.scaleVars.values()), ...this.weightScaleVars.values()];
+  }
+
+  /** The learned weight scales by weightKey (learnWeightScales only; empty otherwise), as float32. */
+  currentWeightScales(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [layer, v] of this.weightScaleVars) out.set(weightKey(layer), Float32Array.from(v.dataSync() as Float32Array, Math.exp));
+    return out;
   }
 
   /** Activation parameters as they stand: the calibrated ones, with the learned scales (as float32). */
@@ -152,7 +192,8 @@ export class QatGraph {
   private fakeQuant(t: Tensor, name: string): Tensor {
     const v = this.scaleVars.get(name);
     const p = this.qparams.get(name)!;
-    return v ? fakeQuantLsq(this.tf, t, this.tf.exp(v), p) : fakeQuantTensor(this.tf, t, p);
+    if (v) return fakeQuantLsq(this.tf, t, this.tf.exp(v), p);
+    return this.native ? fakeQuantTensorFused(this.tf, this.native, t, p) : fakeQuantTensor(this.tf, t, p);
   }
 
   /** The first graph output of a forward pass. */
@@ -165,5 +206,7 @@ export class QatGraph {
     this.graph.dispose();
     for (const v of new Set(this.scaleVars.values())) v.dispose();
     this.scaleVars.clear();
+    for (const v of this.weightScaleVars.values()) v.dispose();
+    this.weightScaleVars.clear();
   }
 }

@@ -314,5 +314,7 @@ export function exportQatModel(qg: QatGraph, metadata: Record<string, string> = 
   const trained = trainedFloatModel(qg);
   const m = onnx.ModelProto.create({ ...qg.model });
   m.graph = onnx.GraphProto.create({ ...qg.model.graph!, initializer: trained.graph!.initializer });
-  return buildQdqModel(m, qg.plan, qg.currentQParams(), { perChannel: qg.perChannel, metadata: { 'qtool.qat': 'true', ...metadata } });
+  return buildQdqModel(m, qg.plan, qg.currentQParams(), {
+    perChannel: qg.perChannel, weightScales: qg.currentWeightScales(), metadata: { 'qtool.qat': 'true', ...metadata },
+  });
 }

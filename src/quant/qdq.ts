@@ -4,7 +4,7 @@ import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../onnx/model.js';
 import { attrInt, initializerMap } from '../onnx/graph.js';
 import { makeTensor, tensorToArray, type TypedArray } from '../onnx/tensor.js';
-import { quantizeWeightPerChannel, quantizeWeightPerTensor } from './qparams.js';
+import { quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor } from './qparams.js';
 import { quantizeBias } from './bias.js';
 import type { QuantPlan } from './plan.js';
 import type { QuantLayer } from './quantizable.js';
@@ -23,6 +23,11 @@ export interface QdqOptions {
   metadata?: Record<string, string>;
   /** Quantized weights by layer, reused across models built from the same FP32 model and perChannel setting. */
   weightCache?: Map<string, QuantizedWeight>;
+  /**
+   * Weight scales by weightKey (QAT's learned ones) instead of max|w| / 127:
+   * weights quantize with them, clamped to [-127, 127] as symmetric int8 is.
+   */
+  weightScales?: Map<string, Float32Array>;
 }
 
 export interface QuantizedWeight {
@@ -45,11 +50,24 @@ function scalar(name: string, type: 'float32' | ActivationType | 'int32', v: num
   return makeTensor(name, type, [], data);
 }
 
-/** Per-channel quantization only where the channel axis is the output axis (ConvTranspose with groups is not). */
-function perChannelAxis(layer: QuantLayer, perChannel: boolean): number | undefined {
+/** The key of a layer's weight in the QDQ model (and in QdqOptions.weightScales). */
+export function weightKey(layer: QuantLayer): string {
+  return `${layer.weight}@${layer.name}`;
+}
+
+/** A layer's weight quantization axis: per channel only where the channel axis is the output axis (ConvTranspose with groups is not); undefined: per tensor. */
+export function weightAxis(layer: QuantLayer, perChannel: boolean): number | undefined {
   if (!perChannel) return undefined;
   if (layer.opType === 'ConvTranspose' && attrInt(layer.node, 'group', 1) !== 1) return undefined;
   return layer.channelAxis;
+}
+
+/** Symmetric int8 with the given scales (one, or one per channel along axis), clamped to [-127, 127]. */
+function quantizeWithScales(w: Float32Array, dims: readonly number[], axis: number | undefined, scales: Float32Array): QuantizedWeight {
+  const zeroPoints = new Int8Array(scales.length);
+  const q = axis === undefined ? quantizeLinear(w, scales[0]!, 0, 'int8') : quantizeLinearPerAxis(w, dims, axis, scales, zeroPoints, 'int8');
+  for (let i = 0; i < q.length; i++) if (q[i] === -128) q[i] = -127;
+  return { q, scales, zeroPoints };
 }
 
 export function buildQdqModel(fp32: Model, plan: QuantPlan, qparams: Map<string, TensorQParams>, opts: QdqOptions): Model {
@@ -77,15 +95,17 @@ export function buildQdqModel(fp32: Model, plan: QuantPlan, qparams: Map<string,
   const weightNodes = new Map<onnx.NodeProto, onnx.NodeProto[]>();
   for (const layer of plan.layers) {
     const n = at(layer.node);
-    const axis = perChannelAxis(layer, opts.perChannel);
-    const base = `${layer.weight}@${layer.name}`;
-    const wq: QuantizedWeight = opts.weightCache?.get(base) ?? (() => {
+    const axis = weightAxis(layer, opts.perChannel);
+    const base = weightKey(layer);
+    const given = opts.weightScales?.get(base);
+    const wq: QuantizedWeight = (!given && opts.weightCache?.get(base)) || (() => {
       const wData = tensorToArray(inits.get(layer.weight)!).data as Float32Array;
+      if (given) return quantizeWithScales(wData, layer.weightDims, axis, given);
       if (axis !== undefined) return quantizeWeightPerChannel(wData, layer.weightDims, axis);
       const r = quantizeWeightPerTensor(wData);
       return { q: r.q, scales: Float32Array.of(r.scale), zeroPoints: Int8Array.of(r.zeroPoint) };
     })();
-    opts.weightCache?.set(base, wq);
+    if (!given) opts.weightCache?.set(base, wq);
     const perAxis = axis !== undefined;
     newInits.push(
       makeTensor(`${base}_quantized`, 'int8', layer.weightDims, wq.q),

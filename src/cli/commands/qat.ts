@@ -73,7 +73,7 @@ export function registerQat(program: Command): void {
     .option('--lr <lr>', 'exact starting learning rate (instead of --base-lr)')
     .option('--optimizer <name>', 'adam or sgd (momentum 0.9)', 'adam')
     .option('--batch-size <n>', 'samples per training step', '32')
-    .option('--learn-ranges', 'also learn the activation scales (LSQ)')
+    .option('--learn-ranges', 'also learn the activation and weight scales (LSQ)')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
     .option('--labels <file>', 'labels for --eval')
     .option('--max-drop <points>', 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)')

@@ -178,7 +178,7 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
     process.stderr.write(chalk.yellow(`qtool: warning: training on the pure-JS CPU backend, about 80x slower than @tensorflow/tfjs-node${rt.fallbackReason ? ` (${rt.fallbackReason})` : ''}\n`));
   }
   const { tf } = rt;
-  const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges });
+  const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
   try {
     const predBatch = paritySet.fixedBatch ?? evalBatch;
     const before = evalDs ? matchPercent(tfPredictions(qg, paritySet, parityCount, predBatch), target) : undefined;

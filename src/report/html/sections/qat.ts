@@ -34,7 +34,7 @@ export function qatSection(q: QatReport | undefined): Section {
     id: 'qat', title: TITLE,
     body: para(`${q.epochs} epoch${q.epochs > 1 ? 's' : ''} (${q.steps} steps of ${q.batchSize}) on ${q.train.path} (${q.train.samples} samples) ` +
       `with ${q.train.loss}, ${q.optimizer}, on the ${q.backend.name} backend in ${fmt(q.timings.trainSeconds, 1)} s; ` +
-      `${q.quantizedLayers} layers fake-quantized${float}${q.learnRanges ? ', activation ranges learned (LSQ)' : ''}.`) +
+      `${q.quantizedLayers} layers fake-quantized${float}${q.learnRanges ? ', activation and weight ranges learned (LSQ)' : ''}.`) +
       `<div class="grid">${figure(loss)}${figure(lr)}${figure(accuracy, a ? 'The fake-quant model in tfjs before and after training, and the exported model in onnxruntime.' : 'No --eval data: the trained fake-quant model and the exported model on the parity samples.')}</div>` +
       para(`Parity on ${p.samples} samples of ${p.data}: tfjs ${fmt(p.tfjs)} %, onnxruntime ${fmt(p.onnxruntime)} % ` +
         `(gap ${fmt(p.gap)} points, allowed ${fmt(p.maxGap)}; ${p.disagreements} predictions differ) — ${p.ok ? 'passed' : 'FAILED'}.`),
