@@ -14,7 +14,7 @@ export function repoPath(...parts: string[]): string {
 /** ONNX's own backend test suite, from Debian's libonnx-testdata. */
 export const onnxTestData = '/usr/share/libonnx-testdata/data/node';
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -43,4 +43,19 @@ export function expectBadInput(command: string, args: string[], pattern: RegExp,
   assert.match(r.stderr, pattern);
   assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
+}
+
+/** Runs the CLI and sends it SIGINT once stderr shows `trigger`; resolves with the exit code and stderr. */
+export function interruptAt(args: string[], trigger: RegExp): Promise<{ code: number | null; signal: string | null; stderr: string; sent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'qtool.js'), ...args], { cwd: repoRoot, env: { ...process.env, FORCE_COLOR: '0' } });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && trigger.test(stderr)) sent = child.kill('SIGINT');
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, sent }));
+  });
 }

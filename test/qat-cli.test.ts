@@ -6,12 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import ort from 'onnxruntime-node';
 import { qatReportSchema } from '../src/report/schemas/qat.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { readCheckpoint } from '../src/qat/checkpoint.js';
-import { expectBadInput, repoPath, repoRoot, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './helpers.js';
 
 const dir = tempDir('qtool-qat-cli-');
 const model = repoPath('samples/mlp/model.onnx');
@@ -89,21 +88,6 @@ test('qat-finetune: bad input exits 2 with one line', () => {
   })));
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--partial', partial], /partial\.json: was made for another model/);
 });
-
-/** Runs the CLI and sends it SIGINT once stderr shows `trigger`; resolves with the exit code and stderr. */
-function interruptAt(args: string[], trigger: RegExp): Promise<{ code: number | null; signal: string | null; stderr: string; sent: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'qtool.js'), ...args], { cwd: repoRoot, env: { ...process.env, FORCE_COLOR: '0' } });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!sent && trigger.test(stderr)) sent = child.kill('SIGINT');
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr, sent }));
-  });
-}
 
 test('Ctrl-C after epoch 1: exit 130, the checkpoint intact, nothing half-written; --resume ends exactly where an uninterrupted run ends', async () => {
   const args = ['qat-finetune', model, '--calibration', calibration, ...train, ...trainLabels, '--epochs', '5', '--lr', '0.003',

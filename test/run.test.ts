@@ -1,7 +1,8 @@
 // `qtool run`: the decision policy on its own, then end to end: a sample that
 // PTQ handles stops at calibrate, a re-run reuses it, a changed option or a
-// touched artifact re-runs it, the outlier network goes on to partial, and a
-// budget nothing meets exits 1 with the best model written.
+// touched artifact re-runs it, the outlier network goes on to partial, a
+// budget nothing meets exits 1 with the best model written, and Ctrl-C during
+// QAT leaves a checkpoint the next run resumes from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { join } from 'node:path';
 import { sha256 } from '../src/util/files.js';
 import { runReportSchema, type RunReport } from '../src/report/schemas/run.js';
 import { afterCalibrate, afterPartial, pickFinal } from '../src/stages/run/decide.js';
-import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './helpers.js';
+import { readCheckpoint } from '../src/qat/checkpoint.js';
+import { qatReportSchema } from '../src/report/schemas/qat.js';
 import { headNpy, makeAddOutlierModel, makeOutlierModel, OUTLIER } from './outlier.js';
 
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
@@ -147,6 +150,29 @@ test('a budget nothing meets: QAT is tried, exit 1, the best model written; with
   assert.match(noTrain.report.stages[3].reason, /no data\.train to fine-tune on/);
   assert.ok(existsSync(join(out, noTrain.report.final.model)));
   checkFinal(out, noTrain.report);
+});
+
+test('Ctrl-C during QAT: exit 130 with the checkpoint kept; the same run again resumes QAT from it', async () => {
+  const dir = tempDir();
+  makeAddOutlierModel(repoPath('samples', 'mlp', 'model.onnx'), join(dir, 'model.onnx'), { feature: 43, scale: 1000 });
+  const config = writeConfig(dir, {
+    model: 'model.onnx', maxDrop: 0.5, calibrate: { method: 'max' }, qat: { epochs: 5 },
+    data: { calibration: DIGITS('calib_x.npy'), eval: DIGITS('eval_x.npy'), evalLabels: DIGITS('eval_y.npy'), train: DIGITS('train_x.npy'), trainLabels: DIGITS('train_y.npy') },
+  });
+  const out = join(dir, 'out');
+  const r = await interruptAt(['run', config, '--out', out, '--json'], /epoch 1\/5/);
+  assert.ok(r.sent, `SIGINT sent: ${r.stderr}`);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr.trim().split('\n').at(-1)!, /interrupted at step \d+ of \d+; .*qat\.checkpoint holds epoch \d of 5: run the same command again to continue/);
+  assert.ok(!existsSync(join(out, 'qat.json')) && !existsSync(join(out, 'run.json')), 'no report for the interrupted run');
+  const saved = readCheckpoint(join(out, 'qat.checkpoint')).state.epoch;
+
+  const again = run(config, out);
+  assert.deepEqual(statuses(again.report), ['calibrate:ran', 'sensitivity:ran', 'partial:ran', 'qat:ran']);
+  const qat = qatReportSchema.parse(JSON.parse(readFileSync(join(out, 'qat.json'), 'utf8')));
+  assert.equal(qat.resumedFrom, saved, 'QAT continued from the checkpoint');
+  assert.doesNotMatch(again.stderr, /epoch 1\/5/, 'completed epochs are not trained again');
+  checkFinal(out, again.report);
 });
 
 test('run needs evaluation data', () => {

@@ -4,6 +4,7 @@ import { partial, type FloatType } from '../../stages/partial/partial.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError, InputError } from '../../util/errors.js';
+import { numberFlag } from '../number-flag.js';
 import { action, emit, parsePositiveInt } from '../action.js';
 
 interface Flags {
@@ -18,16 +19,6 @@ interface Flags {
   batchSize: number;
   out: string;
   json?: boolean;
-}
-
-/** A number as typed on the command line; the stage checks the range. */
-function number(flag: string, text: string | undefined, integer: boolean): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new InputError(`${flag} takes ${integer ? 'a whole number' : 'a number'}, got '${text}'`);
-  }
-  return v;
 }
 
 function summary(r: PartialReport): string {
@@ -77,8 +68,8 @@ export function registerPartial(program: Command): void {
       const report = await partial(
         { model, calibration: flags.calibration, sensitivity: flags.sensitivity, data: flags.data, labels: flags.labels },
         {
-          maxDrop: number('--max-drop', flags.maxDrop, false),
-          keepFloat: number('--keep-float', flags.keepFloat, true),
+          maxDrop: numberFlag('--max-drop', flags.maxDrop),
+          keepFloat: numberFlag('--keep-float', flags.keepFloat, true),
           floatType: flags.floatType as FloatType,
           maxSamples: flags.maxSamples,
           batchSize: flags.batchSize,

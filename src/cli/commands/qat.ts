@@ -1,9 +1,11 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { qatFinetune, QatInterruptedError } from '../../stages/qat/qat.js';
+import { qatFinetune } from '../../stages/qat/qat.js';
 import type { QatReport } from '../../report/schemas/qat.js';
 import { fmt } from '../../report/table.js';
-import { CheckFailedError, InputError } from '../../util/errors.js';
+import { CheckFailedError } from '../../util/errors.js';
+import { numberFlag } from '../number-flag.js';
+import { interruptible } from '../interruptible.js';
 import { action, emit } from '../action.js';
 
 interface Flags {
@@ -24,14 +26,6 @@ interface Flags {
   resume?: boolean;
   maxDrop?: string;
   json?: boolean;
-}
-
-/** A number as typed on the command line; the stage checks the range. */
-function number(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new InputError(`${flag} takes a number, got '${text}'`);
-  return v;
 }
 
 function summary(r: QatReport): string {
@@ -81,35 +75,24 @@ export function registerQat(program: Command): void {
     .option('--resume', 'continue from OUT/qat.checkpoint (written after each epoch) of a run with the same inputs and options')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags) => {
-      // Ctrl-C stops after the current step and keeps the last epoch's
-      // checkpoint; a second Ctrl-C quits at once (every write is atomic).
-      const stop = new AbortController();
-      const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
-      process.on('SIGINT', onSigint);
-      let report;
-      try {
-        report = await qatFinetune(
-          { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
-          {
-            epochs: number('--epochs', flags.epochs)!,
-            baseLr: number('--base-lr', flags.baseLr),
-            lr: number('--lr', flags.lr),
-            optimizer: flags.optimizer as 'adam' | 'sgd',
-            batchSize: number('--batch-size', flags.batchSize)!,
-            learnRanges: Boolean(flags.learnRanges),
-            outDir: flags.out,
-            resume: Boolean(flags.resume),
-            maxDrop: number('--max-drop', flags.maxDrop),
-            signal: stop.signal,
-          },
-        );
-      } catch (e) {
-        if (!(e instanceof QatInterruptedError)) throw e;
-        process.stderr.write(`${chalk.yellow('qtool:')} ${e.message}\n`);
-        return e.exitCode;
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      // Ctrl-C stops after the current step and keeps the last epoch's checkpoint.
+      const r = await interruptible((signal) => qatFinetune(
+        { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
+        {
+          epochs: numberFlag('--epochs', flags.epochs)!,
+          baseLr: numberFlag('--base-lr', flags.baseLr),
+          lr: numberFlag('--lr', flags.lr),
+          optimizer: flags.optimizer as 'adam' | 'sgd',
+          batchSize: numberFlag('--batch-size', flags.batchSize)!,
+          learnRanges: Boolean(flags.learnRanges),
+          outDir: flags.out,
+          resume: Boolean(flags.resume),
+          maxDrop: numberFlag('--max-drop', flags.maxDrop),
+          signal,
+        },
+      ));
+      if ('exitCode' in r) return r.exitCode;
+      const report = r.done;
       emit(report, flags.json, summary);
       if (!report.parity.ok) {
         throw new CheckFailedError(`parity: the exported INT8 model's accuracy in onnxruntime differs from the tfjs fake-quant model's by ${report.parity.gap.toFixed(2)} points (> ${report.parity.maxGap})`);

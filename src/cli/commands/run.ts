@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { runPipeline } from '../../stages/run/run.js';
+import { interruptible } from '../interruptible.js';
 import type { RunReport } from '../../report/schemas/run.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
@@ -35,11 +36,20 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'output folder (finished stages with unchanged inputs are reused)', 'qtool-out')
     .option('--json', 'print run.json on stdout')
     .action(action(async (config: string, flags: { out: string; json?: boolean }) => {
-      const report = await runPipeline(config, {
+      // Ctrl-C during QAT stops it cleanly (the same run later resumes from
+      // its checkpoint); in any other stage it quits at once.
+      let current: string | undefined;
+      const r = await interruptible((signal) => runPipeline(config, {
         outDir: flags.out,
-        onStage: (name, reason, reused) => process.stderr.write(`${chalk.bold(`qtool run: ${name}`)}${reused ? chalk.green(' (reused)') : ''} ${chalk.dim(`- ${reason}`)}\n`),
-      });
-      emit(report, flags.json, (r) => summary(r, flags.out));
+        signal,
+        onStage: (name, reason, reused) => {
+          current = name;
+          process.stderr.write(`${chalk.bold(`qtool run: ${name}`)}${reused ? chalk.green(' (reused)') : ''} ${chalk.dim(`- ${reason}`)}\n`);
+        },
+      }), () => current === 'qat');
+      if ('exitCode' in r) return r.exitCode;
+      const report = r.done;
+      emit(report, flags.json, (rep) => summary(rep, flags.out));
       if (!report.final.metBudget) throw new CheckFailedError(report.final.message);
     }));
 }

@@ -26,7 +26,9 @@ export type QatEpoch = z.infer<typeof qatEpochSchema>;
 /** What a checkpoint must have been made with to be resumed: the inputs by content, and the options that shape training. */
 export const qatFingerprintSchema = z.object({
   model: sha256,
+  /** Of what QAT uses from calibration.json (granularity, types, folds, each tensor's chosen parameters), not of the file's bytes. */
   calibration: sha256,
+  /** Of partial.json's float layers (null: no --partial), not of the file, which holds timings. */
   partial: sha256.nullable(),
   train: sha256,
   /** null: distillation. */

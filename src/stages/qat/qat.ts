@@ -21,7 +21,7 @@ import { partialReportSchema } from '../../report/schemas/partial.js';
 import { qatReportSchema, type QatEpoch, type QatFingerprint, type QatReport } from '../../report/schemas/qat.js';
 import { progressBar } from '../../report/progress.js';
 import { fileError, InputError } from '../../util/errors.js';
-import { sha256File, writeFileAtomic } from '../../util/files.js';
+import { sha256, sha256File, writeFileAtomic } from '../../util/files.js';
 import { argmaxRows, matchPercent } from '../../metrics/classification.js';
 import { loadQuantizedModel, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
 import { collectOutputs } from '../evaluate.js';
@@ -47,8 +47,12 @@ export interface QatOptions {
   outDir: string;
   /** Accuracy budget, points: the exported INT8 model in onnxruntime may drop at most this much from FP32 (report.budget). */
   maxDrop?: number;
-  /** Continue from OUT/qat.checkpoint, which a run with the same inputs and options wrote. */
-  resume?: boolean;
+  /**
+   * Continue from OUT/qat.checkpoint, which a run with the same inputs and
+   * options wrote (true: it must exist and match, else exit 2; 'auto': when
+   * one exists and matches, else start over, as qtool run does).
+   */
+  resume?: boolean | 'auto';
   /** Aborted: training stops after the current step with QatInterruptedError; the last checkpoint stays. */
   signal?: AbortSignal;
 }
@@ -148,17 +152,35 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
 
   const lr0 = opts.lr ?? (opts.baseLr ?? 0.01) * 0.01;
   const hashOf = (path: string | undefined) => (path ? sha256File(path) : null);
+  // calibration.json and partial.json also hold command lines and timings: a
+  // re-run that decides the same (as qtool run's) keeps the checkpoint valid.
+  const decisions = (v: unknown) => sha256(Buffer.from(JSON.stringify(v)));
+  const cal = full.calibration;
   const fingerprint: QatFingerprint = {
-    model: fp32.sha256, calibration: sha256File(inputs.calibration), partial: hashOf(inputs.partial),
+    model: fp32.sha256,
+    calibration: decisions({
+      perChannel: cal.perChannel, activationType: cal.activationType, clipGelu: cal.clipGelu, foldedBatchNorms: cal.foldedBatchNorms,
+      layers: cal.layers.map((l) => l.name),
+      tensors: cal.tensors.map((t) => [t.name, t.sharesScaleWith, t.selected]),
+    }),
+    partial: inputs.partial ? decisions(floatLayers) : null,
     train: sha256File(trainDs.path), trainLabels: hashOf(inputs.trainLabels), eval: hashOf(inputs.eval), labels: hashOf(inputs.labels),
     epochs: opts.epochs, batchSize: opts.batchSize, optimizer: opts.optimizer, lr0, learnRanges: opts.learnRanges,
   };
   const checkpointPath = join(opts.outDir, CHECKPOINT_FILE);
   let resumed: Checkpoint | undefined;
-  if (opts.resume) {
+  if (opts.resume === true) {
     if (!existsSync(checkpointPath)) throw fileError(checkpointPath, 'no checkpoint to resume from; run without --resume');
     resumed = readCheckpoint(checkpointPath);
     checkFingerprint(checkpointPath, resumed.fingerprint, fingerprint);
+  } else if (opts.resume === 'auto' && existsSync(checkpointPath)) {
+    try {
+      const c = readCheckpoint(checkpointPath);
+      checkFingerprint(checkpointPath, c.fingerprint, fingerprint);
+      resumed = c;
+    } catch (e) {
+      process.stderr.write(`qtool: not resuming: ${(e as Error).message.split('; run without')[0]}; starting over\n`);
+    }
   }
 
   // FP32 reference in onnxruntime: label range check, FP32 accuracy (or the predictions agreement is measured against).
@@ -190,7 +212,7 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
     let lastCheckpoint = resumed?.state.epoch ?? 0;
     const stopRequested = () => opts.signal?.aborted ?? false;
     const interrupted = (where: string) => new QatInterruptedError(lastCheckpoint
-      ? `interrupted ${where}; ${checkpointPath} holds epoch ${lastCheckpoint} of ${opts.epochs}: run the same command with --resume to continue`
+      ? `interrupted ${where}; ${checkpointPath} holds epoch ${lastCheckpoint} of ${opts.epochs}: run the same command${opts.resume === 'auto' ? ' again' : ' with --resume'} to continue`
       : `interrupted ${where}, before the first checkpoint (written after each epoch); nothing was saved`);
     if (stopRequested()) throw interrupted('before training');
     const bar = progressBar('qat', totalSteps - doneSteps, 'steps');

@@ -57,6 +57,8 @@ export interface RunOptions {
   outDir: string;
   /** Told each stage as it starts (or is reused), with why it is needed. */
   onStage?: (name: StageName, reason: string, reused: boolean) => void;
+  /** Aborted during QAT: it stops after the current step with QatInterruptedError; a later run resumes from its checkpoint. */
+  signal?: AbortSignal;
 }
 
 export async function runPipeline(configPath: string, opts: RunOptions): Promise<RunReport> {
@@ -147,7 +149,8 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
         name: 'qat', reason: next.qat,
         inputs: { model: c.model, calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles },
         options: { ...qatOpts, outDir: undefined, distill: qatIn.distill },
-        execute: () => qatFinetune(qatIn, qatOpts),
+        // An interrupted QAT continues from its checkpoint when the same run is started again.
+        execute: () => qatFinetune(qatIn, { ...qatOpts, resume: 'auto', signal: opts.signal }),
         load: () => readReport(join(out, 'qat.json'), qatReportSchema),
         artifacts: (r) => [r.artifacts.model, r.artifacts.report],
         measure: qatMeasure,
