@@ -152,7 +152,7 @@ test('a budget nothing meets: QAT is tried, exit 1, the best model written; with
   checkFinal(out, noTrain.report);
 });
 
-test('Ctrl-C during QAT: exit 130 with the checkpoint kept; the same run again resumes QAT from it', async () => {
+test('Ctrl-C during QAT: exit 130, run.json and the checkpoint kept; the same run again reuses the stages before QAT and resumes it', async () => {
   const dir = tempDir();
   makeAddOutlierModel(repoPath('samples', 'mlp', 'model.onnx'), join(dir, 'model.onnx'), { feature: 43, scale: 1000 });
   const config = writeConfig(dir, {
@@ -164,11 +164,16 @@ test('Ctrl-C during QAT: exit 130 with the checkpoint kept; the same run again r
   assert.ok(r.sent, `SIGINT sent: ${r.stderr}`);
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr.trim().split('\n').at(-1)!, /interrupted at step \d+ of \d+; .*qat\.checkpoint holds epoch \d of 5: run the same command again to continue/);
-  assert.ok(!existsSync(join(out, 'qat.json')) && !existsSync(join(out, 'run.json')), 'no report for the interrupted run');
+  assert.ok(!existsSync(join(out, 'qat.json')), 'no QAT report for the interrupted QAT');
+  const recorded = runReportSchema.parse(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')));
+  assert.deepEqual(statuses(recorded), ['calibrate:ran', 'sensitivity:ran', 'partial:ran', 'qat:interrupted']);
+  assert.equal(recorded.final.metBudget, false);
+  assert.match(recorded.final.message, /^interrupted during QAT; the best model so far \(partial\)/);
+  checkFinal(out, recorded);
   const saved = readCheckpoint(join(out, 'qat.checkpoint')).state.epoch;
 
   const again = run(config, out);
-  assert.deepEqual(statuses(again.report), ['calibrate:ran', 'sensitivity:ran', 'partial:ran', 'qat:ran']);
+  assert.deepEqual(statuses(again.report), ['calibrate:reused', 'sensitivity:reused', 'partial:reused', 'qat:ran']);
   const qat = qatReportSchema.parse(JSON.parse(readFileSync(join(out, 'qat.json'), 'utf8')));
   assert.equal(qat.resumedFrom, saved, 'QAT continued from the checkpoint');
   assert.doesNotMatch(again.stderr, /epoch 1\/5/, 'completed epochs are not trained again');

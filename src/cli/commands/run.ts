@@ -9,7 +9,7 @@ import { CheckFailedError } from '../../util/errors.js';
 import { action, emit } from '../action.js';
 
 function summary(r: RunReport, out: string): string {
-  const status = { ran: chalk.cyan('ran'), reused: chalk.green('reused'), skipped: chalk.dim('skipped') };
+  const status = { ran: chalk.cyan('ran'), reused: chalk.green('reused'), skipped: chalk.dim('skipped'), interrupted: chalk.yellow('interrupted') };
   const rows = r.stages.map((s) => [
     s.name === r.final.stage ? chalk.bold.cyan(`${s.name} ◀`) : s.name,
     status[s.status], fmt(s.accuracy ?? undefined), s.drop === null ? '' : (meetsColour(s.drop, r.budget.maxDrop))(fmt(s.drop)),

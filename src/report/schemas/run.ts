@@ -9,12 +9,16 @@ export type RunArtifact = z.infer<typeof runArtifactSchema>;
 
 export const runStageSchema = z.object({
   name: z.enum(['calibrate', 'sensitivity', 'partial', 'partial-capped', 'qat']),
-  /** ran: computed now; reused: same inputs and options as the recorded run, artifacts unchanged; skipped: not needed. */
-  status: z.enum(['ran', 'reused', 'skipped']),
+  /**
+   * ran: computed now; reused: same inputs and options as the recorded run,
+   * artifacts unchanged; skipped: not needed; interrupted: stopped by Ctrl-C
+   * (QAT only: its checkpoint is resumed by the next run).
+   */
+  status: z.enum(['ran', 'reused', 'skipped', 'interrupted']),
   /** Why the stage was needed (or why not). */
   reason: z.string(),
   seconds: z.number().nonnegative(),
-  /** SHA-256 of the stage's inputs and options; null when skipped. */
+  /** SHA-256 of the stage's inputs and options; null when skipped or interrupted. */
   fingerprint: sha256.nullable(),
   artifacts: z.array(runArtifactSchema),
   /** The model this stage produced (one of `artifacts`), if any. */

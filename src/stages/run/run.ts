@@ -15,7 +15,7 @@ import { sha256File } from '../../util/files.js';
 import { calibrate } from '../calibrate/calibrate.js';
 import { sensitivity } from '../sensitivity/sensitivity.js';
 import { partial } from '../partial/partial.js';
-import { qatFinetune } from '../qat/qat.js';
+import { qatFinetune, QatInterruptedError } from '../qat/qat.js';
 import { afterCalibrate, afterPartial, meets, pickFinal, type Budget } from './decide.js';
 import { FileHashes, fingerprint, previousRun, reusable } from './reuse.js';
 import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from './stage-options.js';
@@ -71,6 +71,7 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
   const hashes = new FileHashes();
   const budget: Budget = { maxDrop: c.maxDrop, maxFloatLayers: c.partial.maxFloatLayers };
   const stages: RunStage[] = [];
+  let interrupted: QatInterruptedError | undefined;
   const fromRun = (p: string) => relative(out, p);
 
   async function stage<R>(s: StageSpec<R>): Promise<R> {
@@ -145,6 +146,7 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
         start = join(capped, 'partial.json');
       }
       const [qatIn, qatOpts] = qatArgs(c, c.qat, calibration, start, out);
+      const t0 = performance.now();
       await stage<QatReport>({
         name: 'qat', reason: next.qat,
         inputs: { model: c.model, calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles },
@@ -154,6 +156,14 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
         load: () => readReport(join(out, 'qat.json'), qatReportSchema),
         artifacts: (r) => [r.artifacts.model, r.artifacts.report],
         measure: qatMeasure,
+      }).catch((e: unknown) => {
+        if (!(e instanceof QatInterruptedError)) throw e;
+        // Recorded, so that the next run reuses the stages before QAT and resumes it.
+        interrupted = e;
+        stages.push({
+          name: 'qat', status: 'interrupted', reason: next.qat!, seconds: (performance.now() - t0) / 1000, fingerprint: null,
+          artifacts: [], model: null, accuracy: null, drop: null, samples: null,
+        });
       });
     }
   }
@@ -161,10 +171,12 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
   const tooManyFloat = (s: RunStage) => s.name === 'partial' && partialReport !== undefined && partialReport.floatLayers.length > (budget.maxFloatLayers ?? Infinity);
   const made = stages.filter((s) => s.model !== null).map((s) => ({ ...s, stage: s.name, model: s.model!, drop: s.drop!, accuracy: s.accuracy! }));
   const best = pickFinal(made, budget, (s) => !tooManyFloat(s));
-  const metBudget = meets(best.drop, budget.maxDrop) && !tooManyFloat(best);
-  const message = metBudget
-    ? `${best.name}'s model is within the budget: drop ${best.drop.toFixed(2)} <= ${budget.maxDrop} points`
-    : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} points (> ${budget.maxDrop})`;
+  const metBudget = !interrupted && meets(best.drop, budget.maxDrop) && !tooManyFloat(best);
+  const message = interrupted
+    ? `interrupted during QAT; the best model so far (${best.name}) drops ${best.drop.toFixed(2)} points`
+    : metBudget
+      ? `${best.name}'s model is within the budget: drop ${best.drop.toFixed(2)} <= ${budget.maxDrop} points`
+      : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} points (> ${budget.maxDrop})`;
   const report: RunReport = {
     schema: 'qtool/run@1',
     ...reportHeaderFor({ path: c.model, sha256: hashes.of(c.model) }, { config: c, outDir: out }),
@@ -180,5 +192,6 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
     timings: { totalSeconds: (performance.now() - started) / 1000 },
   };
   writeReport(join(out, 'run.json'), runReportSchema, report);
+  if (interrupted) throw interrupted;
   return report;
 }
