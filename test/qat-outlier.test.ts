@@ -7,8 +7,8 @@
 // +-3 integer levels)
 // brings the exported INT8 model back to within 0.3 points of FP32 in 4
 // epochs, with labels and with distillation from the FP32 model (no labels),
-// on all 3000 MNIST evaluation digits. Measured: 0.20 points below FP32 with
-// labels, 0.00 with distillation.
+// on all 3000 MNIST evaluation digits. Measured: 0.23 points below FP32 with
+// labels, 0.20 with distillation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

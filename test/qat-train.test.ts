@@ -17,7 +17,7 @@ import { batchFeeds } from '../src/data/batches.js';
 import { loadLabels } from '../src/data/labels.js';
 import { loadTf } from '../src/qat/tf.js';
 import { tensorsFromFeeds } from '../src/qat/executor.js';
-import { fakeQuantLsq, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from '../src/qat/fake-quant.js';
+import { fakeQuantLsq, fakeQuantLsqFused, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from '../src/qat/fake-quant.js';
 import { nativeOps } from '../src/qat/tf-native.js';
 import { QatGraph } from '../src/qat/qat-graph.js';
 import { cosineLr, exportQatModel, trainQat } from '../src/qat/train.js';
@@ -196,6 +196,34 @@ test('LSQ fake quant: the forward of the fixed-scale one; STE input gradient; th
   ds /= Math.sqrt(x.length * hi);
   assert.ok(Math.abs(gs![0]! - ds) < 1e-4 * Math.max(1, Math.abs(ds)), `d/ds ${gs![0]} vs ${ds}`);
   tf.dispose([xt, dyt, s]);
+});
+
+test('fused LSQ (TensorFlow\'s ops): the exact LSQ\'s input gradient, and its step-size gradient up to float rounding', () => {
+  const maybe = nativeOps(tf);
+  assert.ok(maybe, 'tfjs-node runs on native TensorFlow');
+  const native = maybe;
+  for (const [type, scale, zp] of [['uint8', 0.05, 10], ['int8', 0.0173, -5], ['uint8', 0.1, 0]] as const) {
+    const n = 20_000;
+    const x = randoms(n, -3, 14, 29);
+    const dy = randoms(n, -1, 1, 31);
+    const xt = tf.tensor1d(x);
+    const dyt = tf.tensor1d(dy);
+    const s = tf.scalar(scale);
+    const p = { zeroPoint: zp, type };
+    const exact = (a: Tensor, b: Tensor): Tensor => fakeQuantLsq(tf, a, b, p);
+    const fused = (a: Tensor, b: Tensor): Tensor => fakeQuantLsqFused(tf, native, a, b, p);
+    const [ye, gxe, gse] = tf.tidy(() => [exact(xt, s).dataSync(), ...tf.grads(exact)([xt, s], dyt).map((t) => t.dataSync())]);
+    const [yf, gxf, gsf] = tf.tidy(() => [fused(xt, s).dataSync(), ...tf.grads(fused)([xt, s], dyt).map((t) => t.dataSync())]);
+    const tol = 4e-7 * 255 * scale;
+    for (let i = 0; i < n; i++) {
+      assert.ok(Math.abs(yf![i]! - ye![i]!) <= tol, `${type}: forward at x=${x[i]}: ${yf![i]} vs ${ye![i]}`);
+      assert.equal(gxf![i], gxe![i], `${type}: d/dx at x=${x[i]}`);
+    }
+    const a = gse![0]!;
+    const b = gsf![0]!;
+    assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a)), `${type}: d/ds exact ${a} vs fused ${b}`);
+    tf.dispose([xt, dyt, s]);
+  }
 });
 
 test('weight LSQ: at max|w| / 127 it is the weight fake quant; a smaller scale clips; per-channel step-size gradients', () => {

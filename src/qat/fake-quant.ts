@@ -119,6 +119,43 @@ export function fakeQuantLsq(tf: Tf, x: Tensor, s: Tensor, p: { zeroPoint: numbe
 }
 
 /**
+ * fakeQuantLsq in TensorFlow's fused ops, for the native backend:
+ * FakeQuantWithMinMaxVars forward on [lo s, hi s]; backward, its gradient op
+ * gives the STE input gradient dx and the sums of dy below and above the
+ * range, from which LSQ's step-size gradient follows without re-rounding:
+ *   ds = (sum(dx (y - x)) / s + lo sum(dy below) + hi sum(dy above)) g
+ * since y - x = (round(v) - v) s inside the range (dx is 0 outside). The
+ * forward is fakeQuantTensorFused's (the same rounding caveat).
+ */
+export function fakeQuantLsqFused(tf: Tf, native: NativeOps, x: Tensor, s: Tensor, p: { zeroPoint: number; type: QuantType }): Tensor {
+  const { qmin, qmax } = typeRange(p.type);
+  const lo = qmin - p.zeroPoint;
+  const hi = qmax - p.zeroPoint;
+  const gScale = 1 / Math.sqrt(x.size * Math.max(hi, -lo, 1));
+  const attrs = [{ name: 'num_bits', value: 8 }, { name: 'narrow_range', value: false }];
+  const f = tf.customGrad((...args: unknown[]) => {
+    const input = args[0] as Tensor;
+    const scale = tf.maximum(args[1] as Tensor, 1e-12);
+    const save = args[2] as (ts: Tensor[]) => void;
+    const min = tf.mul(scale, lo);
+    const max = tf.mul(scale, hi);
+    const y = native.run('FakeQuantWithMinMaxVars', attrs, [input, min, max]);
+    save([input, y, scale, min, max]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const [sx, sy, ss, smin, smax] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+        const [dx, below, above] = native.runMulti('FakeQuantWithMinMaxVarsGradient', attrs, [dy as Tensor, sx, smin, smax], 3) as [Tensor, Tensor, Tensor];
+        const inside = tf.div(tf.sum(tf.mul(dx, tf.sub(sy, sx))), ss);
+        const ds = tf.mul(tf.add(inside, tf.add(tf.mul(below, lo), tf.mul(above, hi))), gScale);
+        return [dx, ds];
+      },
+    };
+  });
+  return (f as unknown as (a: Tensor, b: Tensor) => Tensor)(x, s);
+}
+
+/**
  * Symmetric int8 weight fake quantization with learnable scales `s` (LSQ on
  * the weights): one scale per output channel along `axis` (s shaped to
  * broadcast against w: size 1 on every other axis) or one scalar scale when

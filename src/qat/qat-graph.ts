@@ -17,7 +17,7 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from './tf.js';
 import { OnnxTfGraph, type ForwardOptions } from './executor.js';
-import { fakeQuantLsq, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from './fake-quant.js';
+import { fakeQuantLsq, fakeQuantLsqFused, fakeQuantTensor, fakeQuantTensorFused, fakeQuantWeight, fakeQuantWeightLsq } from './fake-quant.js';
 import { nativeOps, type NativeOps } from './tf-native.js';
 import type { Model } from '../onnx/model.js';
 import { initializerMap, type Node } from '../onnx/graph.js';
@@ -49,10 +49,10 @@ export interface QatGraphOptions {
    */
   learnWeightScales?: boolean;
   /**
-   * Fake-quantize activations with fixed parameters by TensorFlow's fused
-   * op on the native backend (fakeQuantTensorFused: QuantizeLinear up to
-   * rounding at midpoints, a fraction of the time) rather than tfjs ops that
-   * are QuantizeLinear bit for bit. Default true; ignored on other backends.
+   * Fake-quantize activations by TensorFlow's fused ops on the native backend
+   * (fakeQuantTensorFused, fakeQuantLsqFused: QuantizeLinear up to float
+   * rounding, a fraction of the time) rather than tfjs ops that are
+   * QuantizeLinear bit for bit. Default true; ignored on other backends.
    */
   fused?: boolean;
 }
@@ -192,8 +192,9 @@ export class QatGraph {
   private fakeQuant(t: Tensor, name: string): Tensor {
     const v = this.scaleVars.get(name);
     const p = this.qparams.get(name)!;
-    if (v) return fakeQuantLsq(this.tf, t, this.tf.exp(v), p);
-    return this.native ? fakeQuantTensorFused(this.tf, this.native, t, p) : fakeQuantTensor(this.tf, t, p);
+    const { tf, native } = this;
+    if (v) return native ? fakeQuantLsqFused(tf, native, t, tf.exp(v), p) : fakeQuantLsq(tf, t, tf.exp(v), p);
+    return native ? fakeQuantTensorFused(tf, native, t, p) : fakeQuantTensor(tf, t, p);
   }
 
   /** The first graph output of a forward pass. */
