@@ -69,7 +69,7 @@ export class QatGraph {
   readonly qparams: Map<string, TensorQParams>;
   readonly perChannel: boolean;
   readonly graph: OnnxTfGraph;
-  /** TensorFlow's fused fake-quant op in use for fixed-parameter activations (QatGraphOptions.fused on the native backend). */
+  /** TensorFlow's fused fake-quant ops in use for the activations (QatGraphOptions.fused, on the native backend). */
   readonly fused: boolean;
   private readonly native: NativeOps | undefined;
   /** When false, forward() is the plain FP32 graph (fake quant off). */
@@ -151,7 +151,7 @@ export class QatGraph {
     return new QatGraph(q, (await loadTf()).tf, opts);
   }
 
-  /** What training updates: the weights, and the activation scales when learned. */
+  /** What training updates: the weights, and the activation and weight scales when learned. */
   trainableVariables(): Variable[] {
     return [...this.graph.variables().values(), ...new Set(this.scaleVars.values()), ...this.weightScaleVars.values()];
   }

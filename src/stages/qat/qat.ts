@@ -195,12 +195,13 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const rt = await loadTf();
   const native = rt.backend !== 'cpu';
-  process.stderr.write(`qtool: TensorFlow.js backend: ${rt.backend}${native ? ' (native)' : ' (pure JS)'}\n`);
+  const { tf } = rt;
+  const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
+  process.stderr.write(`qtool: TensorFlow.js backend: ${rt.backend}${native ? ' (native)' : ' (pure JS)'}; ` +
+    `activation fake quant: ${qg.fused ? "TensorFlow's fused ops" : 'tfjs ops, bit-exact'}\n`);
   if (!native) {
     process.stderr.write(chalk.yellow(`qtool: warning: training on the pure-JS CPU backend, about 80x slower than @tensorflow/tfjs-node${rt.fallbackReason ? ` (${rt.fallbackReason})` : ''}\n`));
   }
-  const { tf } = rt;
-  const qg = new QatGraph(q, tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
   try {
     const predBatch = paritySet.fixedBatch ?? evalBatch;
     const before = evalDs ? matchPercent(tfPredictions(qg, paritySet, parityCount, predBatch), target) : undefined;
