@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { esc } from '../src/report/html/svg.js';
 import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { reportResultSchema } from '../src/report/schemas/report.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
@@ -21,7 +22,6 @@ const CHARTS = [
   'sensitivity-fallback', 'sensitivity-proxy', 'partial-accuracy', 'partial-latency', 'qat-loss', 'qat-lr', 'qat-accuracy',
 ];
 
-interface ReportJson { path: string; sections: { id: string; drawn: boolean; note: string | null; charts: string[] }[] }
 
 function qtool(args: string[]): string {
   const r = runQtool(args);
@@ -48,7 +48,7 @@ function charts(html: string): Map<string, string> {
 const count = (svg: string, tag: string) => (svg.match(new RegExp(`<${tag}[ >]`, 'g')) ?? []).length;
 
 test('report on every stage: all sections and charts, self-contained, the final model measured against FP32', () => {
-  const r = JSON.parse(qtool(['report', dir, '--json'])) as ReportJson;
+  const r = reportResultSchema.parse(JSON.parse(qtool(['report', dir, '--json'])));
   assert.equal(r.path, join(dir, 'report.html'));
   assert.deepEqual(r.sections.filter((s) => !s.drawn), [], 'every section drawn');
   assert.deepEqual(r.sections.flatMap((s) => s.charts), CHARTS);
@@ -154,7 +154,7 @@ test('report on a folder with calibrate only: other sections left out with a not
   const only = tempDir();
   for (const f of ['calibrate.json', 'calibration.json', 'model.int8.onnx']) copyFileSync(join(dir, f), join(only, f));
   const out = join(tempDir(), 'page.html');
-  const r = JSON.parse(qtool(['report', only, '--out', out, '--json'])) as ReportJson;
+  const r = reportResultSchema.parse(JSON.parse(qtool(['report', only, '--out', out, '--json'])));
   assert.equal(r.path, out);
   const left = r.sections.filter((s) => !s.drawn).map((s) => `${s.id}: ${s.note}`);
   assert.deepEqual(left, ['sensitivity: no sensitivity.json in the folder', 'partial: no partial.json in the folder', 'qat: no qat.json in the folder']);
@@ -171,7 +171,7 @@ test('report on a qtool run folder: run.json names the final model, skipped stag
   const out = join(tempDir(), 'run');
   qtool(['run', repoPath('configs', 'mlp.json'), '--out', out]);
   const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
-  const r = JSON.parse(qtool(['report', out, '--json'])) as ReportJson;
+  const r = reportResultSchema.parse(JSON.parse(qtool(['report', out, '--json'])));
   const html = readFileSync(r.path, 'utf8');
   assert.ok(html.includes(`<td>model</td><td>${join(out, run.final.model)}</td>`), 'the final model is run.json\'s');
   assert.ok(html.includes(esc(`qtool run: ${run.final.message}`)), 'the run\'s verdict');

@@ -8,13 +8,14 @@ import { graphInputs } from '../onnx/graph.js';
 import { loadModel, type LoadedModel } from '../onnx/model.js';
 import { loadDataset } from '../data/dataset.js';
 import { median } from '../runtime/run.js';
-import { readReport } from '../report/io.js';
+import { commandLine, QTOOL_VERSION, readReport } from '../report/io.js';
 import { calibrateReportSchema, type CalibrateReport } from '../report/schemas/calibrate.js';
 import { calibrationSchema, type Calibration } from '../report/schemas/calibration.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialReport } from '../report/schemas/partial.js';
 import { qatReportSchema, type QatReport } from '../report/schemas/qat.js';
 import { runReportSchema, type RunReport } from '../report/schemas/run.js';
+import { reportResultSchema, type ReportResult } from '../report/schemas/report.js';
 import { methodColors } from '../report/html/colors.js';
 import { missing, type Section } from '../report/html/html.js';
 import { page } from '../report/html/page.js';
@@ -55,11 +56,6 @@ export interface ReportOptions {
   out?: string;
 }
 
-export interface ReportResult {
-  path: string;
-  /** Each section, with the data-chart names of its charts in page order, or why it was left out. */
-  sections: { id: string; title: string; drawn: boolean; note: string | null; charts: string[] }[];
-}
 
 /** Every artifact in DIR, validated, and all about the same FP32 model. */
 function readArtifacts(dir: string): Artifacts {
@@ -239,11 +235,14 @@ export async function report(dir: string, opts: ReportOptions = {}): Promise<Rep
   }, sections);
   const out = opts.out ?? join(dir, 'report.html');
   writeFileAtomic(out, html);
-  return {
+  return reportResultSchema.parse({
+    schema: 'qtool/report@1',
+    qtoolVersion: QTOOL_VERSION,
+    command: commandLine(),
     path: out,
     sections: sections.map((s) => ({
       id: s.id, title: s.title, drawn: 'body' in s, note: 'missing' in s ? s.missing : null,
       charts: 'body' in s ? [...s.body.matchAll(/<svg data-chart="([^"]+)"/g)].map((m) => m[1]) : [],
     })),
-  };
+  });
 }

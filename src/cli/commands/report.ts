@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { report, type ReportResult } from '../../stages/report.js';
+import { report } from '../../stages/report.js';
+import type { ReportResult } from '../../report/schemas/report.js';
 import { action, emit } from '../action.js';
 
 function summary(r: ReportResult): string {
