@@ -131,7 +131,7 @@ export function fakeQuantLsqFused(tf: Tf, native: NativeOps, x: Tensor, s: Tenso
   const { qmin, qmax } = typeRange(p.type);
   const lo = qmin - p.zeroPoint;
   const hi = qmax - p.zeroPoint;
-  const gScale = 1 / Math.sqrt(x.size * Math.max(hi, -lo, 1));
+  const gScale = lsqGradScale(x.size, lo, hi);
   const attrs = [{ name: 'num_bits', value: 8 }, { name: 'narrow_range', value: false }];
   const f = tf.customGrad((...args: unknown[]) => {
     const input = args[0] as Tensor;
@@ -168,10 +168,14 @@ export function fakeQuantWeightLsq(tf: Tf, w: Tensor, s: Tensor, axis?: number):
   return lsq(tf, w, s, -127, 127, axis === undefined ? undefined : w.shape.map((_, i) => i).filter((i) => i !== axis));
 }
 
+/** LSQ's gradient scale 1 / sqrt(N Qp): N elements per scale, Qp = max(hi, -lo). */
+function lsqGradScale(n: number, lo: number, hi: number): number {
+  return 1 / Math.sqrt(n * Math.max(hi, -lo, 1));
+}
+
 /** LSQ over the integer range [lo, hi]; `reduce`: the axes a per-channel scale's gradient sums over (undefined: scalar scale). */
 function lsq(tf: Tf, x: Tensor, s: Tensor, lo: number, hi: number, reduce: number[] | undefined): Tensor {
-  const perScale = x.size / Math.max(s.size, 1);
-  const gScale = 1 / Math.sqrt(perScale * Math.max(hi, -lo, 1));
+  const gScale = lsqGradScale(x.size / Math.max(s.size, 1), lo, hi);
   const f = tf.customGrad((...args: unknown[]) => {
     const input = args[0] as Tensor;
     const scale = tf.maximum(args[1] as Tensor, 1e-12);
