@@ -30,7 +30,7 @@ import { loadTf } from '../src/qat/tf.js';
 import { tensorsFromFeeds } from '../src/qat/executor.js';
 import { QatGraph } from '../src/qat/qat-graph.js';
 import { trainQat } from '../src/qat/train.js';
-import { loadQuantizedModel } from '../src/stages/quantized-model.js';
+import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { renderTable } from '../src/report/table.js';
 import { runChild } from './lib/child.js';
 import { machine } from './lib/machine.js';
@@ -90,7 +90,7 @@ async function measureHere(model: ModelName, variants: Variant[], reps: number, 
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const { tf, backend, fallbackReason } = await loadTf();
   const fp32 = loadModel(join(repoRoot, modelPath(model)));
-  const q = loadQuantizedModel(fp32, join(repoRoot, calDir(model), 'calibration.json'));
+  const q = loadCalibratedModel(fp32, join(repoRoot, calDir(model), 'calibration.json')).recipe;
   const trainX = join(repoRoot, 'samples/mnist/train_x.npy');
   const ds = loadDataset(trainX, graphInputs(fp32.model.graph!));
   const labels = loadLabels(join(repoRoot, 'samples/mnist/train_y.npy'), ds.count, trainX);

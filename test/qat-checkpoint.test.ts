@@ -18,7 +18,7 @@ import { QatGraph } from '../src/qat/qat-graph.js';
 import { trainQat, type TrainState } from '../src/qat/train.js';
 import { checkFingerprint, readCheckpoint, writeCheckpoint, decodeCheckpoint, encodeCheckpoint } from '../src/qat/checkpoint.js';
 import type { QatFingerprint } from '../src/report/schemas/qat.js';
-import { loadQuantizedModel } from '../src/stages/quantized-model.js';
+import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './helpers.js';
 
 const { tf } = await loadTf();
@@ -37,7 +37,7 @@ function calibrated() {
   const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--method', 'max', '--out', join(dir, 'cal')]);
   assert.equal(r.code, 0, r.stderr);
   const fp32 = loadModel(modelPath);
-  return { fp32, q: loadQuantizedModel(fp32, join(dir, 'cal', 'calibration.json')) };
+  return { fp32, q: loadCalibratedModel(fp32, join(dir, 'cal', 'calibration.json')).recipe };
 }
 
 function weights(qg: QatGraph): Float32Array[] {

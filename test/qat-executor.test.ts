@@ -16,7 +16,7 @@ import { batchFeeds } from '../src/data/batches.js';
 import { loadLabels } from '../src/data/labels.js';
 import { loadTf } from '../src/qat/tf.js';
 import { OnnxTfGraph, tensorsFromFeeds } from '../src/qat/executor.js';
-import { foldBatchNorm, foldBatchNormReport } from '../src/quant/fold-batchnorm.js';
+import { foldBatchNorm, foldBatchNormReport } from '../src/quant/passes/fold-batchnorm.js';
 import { repoPath } from './helpers.js';
 
 const { tf, backend } = await loadTf();

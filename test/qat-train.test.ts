@@ -23,7 +23,7 @@ import { QatGraph } from '../src/qat/qat-graph.js';
 import { cosineLr, exportQatModel, trainQat } from '../src/qat/train.js';
 import { fakeQuant } from '../src/quant/fake-quant.js';
 import { dequantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, dequantizeLinear } from '../src/quant/qparams.js';
-import { loadQuantizedModel } from '../src/stages/quantized-model.js';
+import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './helpers.js';
 import { headNpy } from './outlier.js';
 
@@ -49,7 +49,7 @@ function mlpPerTensorMax(prefix: string) {
   const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--per-tensor', '--method', 'max', '--out', dir]);
   assert.equal(r.code, 0, r.stderr);
   const fp32 = loadModel(modelPath);
-  return { fp32, q: loadQuantizedModel(fp32, join(dir, 'calibration.json')) };
+  return { fp32, q: loadCalibratedModel(fp32, join(dir, 'calibration.json')).recipe };
 }
 
 test('fake quant: forward is QuantizeLinear -> DequantizeLinear (ties to even, saturation), gradient passes only inside the range', () => {
@@ -334,7 +334,7 @@ test('mlp: fake-quant top-1 matches onnxruntime on the INT8 model before trainin
   const r = runQtool(['calibrate', modelPath, '--data', digits('calib_x.npy'), '--method', 'max', '--out', join(dir, 'cal')]);
   assert.equal(r.code, 0, r.stderr);
   const fp32 = loadModel(modelPath);
-  const q = loadQuantizedModel(fp32, join(dir, 'cal', 'calibration.json'));
+  const q = loadCalibratedModel(fp32, join(dir, 'cal', 'calibration.json')).recipe;
   const inputs = graphInputs(fp32.model.graph!);
   const evalX = loadDataset(digits('eval_x.npy'), inputs);
   const evalY = loadLabels(digits('eval_y.npy'), evalX.count);
@@ -463,7 +463,7 @@ test('mobilenet (BatchNorm folded, Clip): fake-quant parity with onnxruntime bef
   const r = runQtool(['calibrate', modelPath, '--data', calibX, '--method', 'max', '--out', join(dir, 'cal')]);
   assert.equal(r.code, 0, r.stderr);
   const fp32 = loadModel(modelPath);
-  const q = loadQuantizedModel(fp32, join(dir, 'cal', 'calibration.json'));
+  const q = loadCalibratedModel(fp32, join(dir, 'cal', 'calibration.json')).recipe;
   const inputs = graphInputs(fp32.model.graph!);
   const evalX = loadDataset(headNpy(mnist('eval_x.npy'), join(dir, 'eval_x.npy'), 500), inputs);
   const evalY = loadLabels(headNpy(mnist('eval_y.npy'), join(dir, 'eval_y.npy'), 500), evalX.count);

@@ -9,7 +9,8 @@ import { loadModel } from '../src/onnx/model.js';
 import { createSession, ort } from '../src/runtime/session.js';
 import { readNpy } from '../src/data/npy.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
-import { buildPlannedModel, layerTensors, loadQuantizedModel, planOnlyLayer, planWithFloatLayers } from '../src/stages/quantized-model.js';
+import { buildRecipeModel, layerTensors, onlyLayer, withFloatLayers } from '../src/quant/recipe.js';
+import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir, expectBadInput } from './helpers.js';
 import { OUTLIER, setupOutlierCase, type OutlierCase } from './outlier.js';
 
@@ -62,28 +63,30 @@ test('the outlier model computes what the trained sample computes (onnxruntime)'
 });
 
 test('a layer is its op with the Q/DQ pairs on its inputs and output: fallback drops them, quantize keeps only them', () => {
-  const q = loadQuantizedModel(loadModel(c.model), c.calibration);
+  const q = loadCalibratedModel(loadModel(c.model), c.calibration).recipe;
   const conv = q.plan.layers.find((l) => l.name === OUTLIER.conv)!;
   const input = '/stem/stem.2/Relu_output_0';
   const output = '/stages/stages.0/Relu_output_0'; // the Relu after the conv, folded into its output range
   assert.deepEqual(layerTensors(q.plan, conv), [input, output]);
   assert.ok(q.plan.folded.some((f) => f.to === output));
 
-  const fallback = planWithFloatLayers(q, new Set([conv.name]));
+  const fallbackRecipe = withFloatLayers(q, [conv.name]);
+  const fallback = fallbackRecipe.plan;
   assert.equal(fallback.layers.length, q.plan.layers.length - 1);
   assert.deepEqual(q.plan.tensors.filter((t) => !fallback.tensors.includes(t)), [input, output]);
   // Without their Q/DQ pairs, the Relus are ops again.
   assert.ok(!fallback.folded.some((f) => f.to === input || f.to === output));
-  const g = buildPlannedModel(q, fallback).graph!;
+  const g = buildRecipeModel(fallbackRecipe).graph!;
   const n = g.node!.find((x) => x.name === conv.name)!;
   assert.deepEqual(n.input, [input, conv.weight, conv.bias]);
   assert.ok(g.node!.some((x) => x.op_type === 'Relu' && x.output![0] === output));
   assert.ok(!g.node!.some((x) => x.op_type === 'QuantizeLinear' && (x.input![0] === input || x.input![0] === output)));
 
-  const only = planOnlyLayer(q, conv.name);
+  const onlyRecipe = onlyLayer(q, conv.name);
+  const only = onlyRecipe.plan;
   assert.deepEqual(only.layers.map((l) => l.name), [conv.name]);
   assert.deepEqual(only.tensors, [input, output]);
-  const qg = buildPlannedModel(q, only).graph!;
+  const qg = buildRecipeModel(onlyRecipe).graph!;
   assert.equal(qg.node!.filter((x) => x.op_type === 'QuantizeLinear').length, 2);
   assert.equal(qg.node!.filter((x) => x.op_type === 'DequantizeLinear').length, 2 + 2, 'two activations, the weight and the bias');
 });

@@ -13,7 +13,7 @@ import type { Model } from '../onnx/model.js';
 import { exposeTensorsInBytes } from '../onnx/rewrite.js';
 import { createSession } from '../runtime/session.js';
 import { runBatches } from '../runtime/run.js';
-import { progressBar } from '../report/progress.js';
+import type { ProgressFactory } from '../util/progress.js';
 import type { Dataset } from '../data/dataset.js';
 import { TensorHistogram } from './histogram.js';
 import type { FromWorker, ToWorker } from './histogram-worker.js';
@@ -79,13 +79,13 @@ class HistogramWorker {
 
 /** `bytes` must be the encoding of `model` (passed along so it is not serialised again). */
 export async function collectHistograms(
-  bytes: Uint8Array, model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: boolean },
+  bytes: Uint8Array, model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: ProgressFactory },
 ): Promise<CollectResult> {
   // Leave one core to the worker: ORT's second thread would only compete with it.
   const threads = Math.max(1, availableParallelism() - 1);
   const session = await createSession(exposeTensorsInBytes(bytes, model, tensors), label, { threads });
   const worker = new HistogramWorker();
-  const bar = opts.progress === false ? undefined : progressBar('calibrate', ds.count);
+  const bar = opts.progress?.('calibrate', ds.count);
   let forwardMs = 0;
   let batch = 0;
   try {

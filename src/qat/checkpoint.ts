@@ -4,12 +4,13 @@
 // tensors), then the tensors' float32 values, little-endian, back to back in
 // the header's order. One file, written atomically: a reader sees the
 // previous epoch's checkpoint or this one, never a mix.
+import { existsSync } from 'node:fs';
 import { fileError } from '../util/errors.js';
-import { readInputFile, writeFileAtomic } from '../util/files.js';
-import { QTOOL_VERSION } from '../report/io.js';
+import { readInputFile, sha256, sha256File, writeFileAtomic } from '../util/files.js';
+import { QTOOL_VERSION } from '../util/version.js';
 import {
   qatCheckpointHeaderSchema, type QatCheckpointHeader, type QatEpoch, type QatFingerprint,
-} from '../report/schemas/qat.js';
+} from './checkpoint-schema.js';
 import type { NamedValues, TrainState } from './train.js';
 
 export const CHECKPOINT_FILE = 'qat.checkpoint';
@@ -118,5 +119,53 @@ export function checkFingerprint(path: string, saved: QatFingerprint, current: Q
       : typeof a === 'boolean' ? `${a ? 'with' : 'without'} ${flag}`
         : `with ${flag} ${a} (this run: ${b})`;
     throw fileError(path, `was made ${detail}; run without --resume to start over`);
+  }
+}
+
+/** What a run's fingerprint is made of: the inputs' hashes and the options that shape training. */
+export interface FingerprintParts {
+  modelSha256: string;
+  /** What QAT uses from the calibration (its passes, granularity, types, layers and every tensor's parameters): hashed, not the file, which holds timings. */
+  recipe: unknown;
+  /** The float layers from --partial (null without it). */
+  floatLayers: string[] | null;
+  files: { train: string; trainLabels?: string; eval?: string; labels?: string };
+  options: Pick<QatFingerprint, 'epochs' | 'batchSize' | 'optimizer' | 'lr0' | 'learnRanges'>;
+}
+
+export function qatFingerprint(p: FingerprintParts): QatFingerprint {
+  const hashOf = (path: string | undefined) => (path ? sha256File(path) : null);
+  const decisions = (v: unknown) => sha256(Buffer.from(JSON.stringify(v)));
+  return {
+    model: p.modelSha256,
+    calibration: decisions(p.recipe),
+    partial: p.floatLayers ? decisions(p.floatLayers) : null,
+    train: sha256File(p.files.train), trainLabels: hashOf(p.files.trainLabels), eval: hashOf(p.files.eval), labels: hashOf(p.files.labels),
+    ...p.options,
+  };
+}
+
+/**
+ * The checkpoint to resume from. `mode` true: it must exist and match (else
+ * exit 2); 'auto': used when it exists and matches, else training starts
+ * over and `onSkip` is told why; false: none.
+ */
+export function checkpointToResume(
+  path: string, fingerprint: QatFingerprint, mode: boolean | 'auto' | undefined, onSkip: (reason: string) => void,
+): Checkpoint | undefined {
+  if (mode === true) {
+    if (!existsSync(path)) throw fileError(path, 'no checkpoint to resume from; run without --resume');
+    const c = readCheckpoint(path);
+    checkFingerprint(path, c.fingerprint, fingerprint);
+    return c;
+  }
+  if (mode !== 'auto' || !existsSync(path)) return undefined;
+  try {
+    const c = readCheckpoint(path);
+    checkFingerprint(path, c.fingerprint, fingerprint);
+    return c;
+  } catch (e) {
+    onSkip((e as Error).message.split('; run without')[0]!);
+    return undefined;
   }
 }

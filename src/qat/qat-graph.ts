@@ -1,5 +1,5 @@
 // The QAT training graph: the quantized model's graph (BatchNorm already
-// folded into the Convs, see src/quant/prepare.ts) on tfjs, with
+// folded into the Convs by the recipe's first pass, src/quant/passes/) on tfjs, with
 // fake quantization exactly where the QDQ model that calibrate writes has
 // Q/DQ pairs:
 // - every planned activation tensor passes through fake quant with its
@@ -26,7 +26,8 @@ import type { QuantPlan } from '../quant/plan.js';
 import { weightAxis, weightKey, type TensorQParams } from '../quant/qdq.js';
 import { quantizeWeightPerChannel, quantizeWeightPerTensor } from '../quant/qparams.js';
 import type { QuantLayer } from '../quant/quantizable.js';
-import type { QuantizedModel } from '../stages/quantized-model.js';
+import type { QuantRecipe } from '../quant/recipe.js';
+import { foldedBatchNorms } from '../quant/passes/fold-batchnorm.js';
 
 export interface QatGraphOptions {
   /**
@@ -79,13 +80,13 @@ export class QatGraph {
   /** Learned weight scales (log) by layer (learnWeightScales only). */
   private readonly weightScaleVars = new Map<QuantLayer, Variable>();
 
-  constructor(q: QuantizedModel, tf: Tf, opts: QatGraphOptions = {}) {
+  constructor(q: QuantRecipe, tf: Tf, opts: QatGraphOptions = {}) {
     this.tf = tf;
-    this.perChannel = q.calibration.perChannel;
-    this.batchNormFolded = q.calibration.foldedBatchNorms.length > 0;
+    this.perChannel = q.perChannel;
+    this.batchNormFolded = foldedBatchNorms(q.passes).length > 0;
     this.model = q.model;
     this.plan = q.plan;
-    this.qparams = new Map(this.plan.tensors.map((t) => [t, q.qparams.get(t)!]));
+    this.qparams = q.qparams;
     this.native = opts.fused === false ? undefined : nativeOps(tf);
     this.fused = this.native !== undefined;
     const planned = new Set(this.plan.tensors);
@@ -147,7 +148,7 @@ export class QatGraph {
     });
   }
 
-  static async create(q: QuantizedModel, opts: QatGraphOptions = {}): Promise<QatGraph> {
+  static async create(q: QuantRecipe, opts: QatGraphOptions = {}): Promise<QatGraph> {
     return new QatGraph(q, (await loadTf()).tf, opts);
   }
 

@@ -1,12 +1,12 @@
 // Reading and writing JSON reports: every report is validated by its zod
 // schema on the way out and on the way in, and written atomically.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fileError } from '../util/errors.js';
 import { readInputFile, writeFileAtomic } from '../util/files.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-export const QTOOL_VERSION = pkg.version;
+import { QTOOL_VERSION } from '../util/version.js';
+
+export { QTOOL_VERSION };
 
 /** Fields every report carries. */
 export const reportHeader = {

@@ -1,14 +1,9 @@
 // Progress bars on stderr. cli-progress draws nothing when stderr is not a
 // terminal, so CI logs and --json output stay clean.
 import cliProgress from 'cli-progress';
+import type { Progress, ProgressFactory } from '../util/progress.js';
 
-export interface Progress {
-  /** Advance by `n` units; `info` is shown after the counters. */
-  tick(n?: number, info?: string): void;
-  stop(): void;
-}
-
-export function progressBar(label: string, total: number, unit = 'samples'): Progress {
+export const progressBar: ProgressFactory = (label: string, total: number, unit = 'samples'): Progress => {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -24,4 +19,4 @@ export function progressBar(label: string, total: number, unit = 'samples'): Pro
     tick(n = 1, info = '') { bar.increment(n, { info }); },
     stop() { bar.stop(); },
   };
-}
+};

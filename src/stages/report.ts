@@ -27,7 +27,9 @@ import { partialSection } from '../report/html/sections/partial.js';
 import { qatSection } from '../report/html/sections/qat.js';
 import { fileError, InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
-import { collectOutputs } from './evaluate.js';
+import { collectOutputs } from '../runtime/outputs.js';
+import { progressBar } from '../report/progress.js';
+import { FP32_AGREEMENT } from '../metrics/metric.js';
 
 interface Artifacts {
   run?: RunReport;
@@ -124,7 +126,7 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
   }
   if (stage === 'qat' && a.qat) {
     const p = a.qat.parity;
-    const fp32 = a.qat.accuracy && a.qat.accuracy.data === p.data ? a.qat.accuracy.fp32 : p.metric === 'agreement' ? 100 : null;
+    const fp32 = a.qat.accuracy && a.qat.accuracy.data === p.data ? a.qat.accuracy.fp32 : p.metric === 'agreement' ? FP32_AGREEMENT : null;
     return { value: p.onnxruntime, fp32, metric: p.metric, data: `${p.data} (${p.samples} samples)` };
   }
   if (stage === 'partial' && a.partial) {
@@ -135,14 +137,14 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
   const m = c?.methods.find((r) => r.method === c.selected.method);
   if (!c || !m || !c.eval) return null;
   if (m.top1 !== null) return { value: m.top1, fp32: c.fp32.top1, metric: 'top1', data: `${c.eval.path} (${c.eval.samples} samples)` };
-  return m.agreement === null ? null : { value: m.agreement, fp32: 100, metric: 'agreement', data: `${c.eval.path} (${c.eval.samples} samples)` };
+  return m.agreement === null ? null : { value: m.agreement, fp32: FP32_AGREEMENT, metric: 'agreement', data: `${c.eval.path} (${c.eval.samples} samples)` };
 }
 
 async function measureSpeed(fp32: LoadedModel, final: string, dataPath: string): Promise<FinalModel['speed']> {
   const ds = loadDataset(dataPath, graphInputs(fp32.model.graph!));
   const opts = { batchSize: SPEED_BATCH_SIZE, limit: SPEED_BATCH_SIZE * SPEED_BATCHES };
-  const a = await collectOutputs(fp32.bytes, fp32.path, ds, { ...opts, progress: 'latency fp32' });
-  const b = await collectOutputs(loadModel(final).bytes, final, ds, { ...opts, progress: 'latency final' });
+  const a = await collectOutputs(fp32.bytes, fp32.path, ds, { ...opts, progress: progressBar, progressLabel: 'latency fp32' });
+  const b = await collectOutputs(loadModel(final).bytes, final, ds, { ...opts, progress: progressBar, progressLabel: 'latency final' });
   return {
     fp32Ms: median(a.batchMs), finalMs: median(b.batchMs),
     how: `Median onnxruntime session.run time over ${b.batchMs.length} batches of ${ds.fixedBatch ?? SPEED_BATCH_SIZE} samples of ${dataPath}, ` +

@@ -4,6 +4,7 @@ import { partial, type FloatType } from '../../stages/partial/partial.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError, InputError } from '../../util/errors.js';
+import { atMost } from '../../metrics/metric.js';
 import { numberFlag } from '../number-flag.js';
 import { action, emit, parsePositiveInt } from '../action.js';
 
@@ -25,7 +26,7 @@ function summary(r: PartialReport): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
   const rows = r.curve.map((p) => {
     const chosen = p.floatLayers === r.result.floatLayers;
-    const drop = r.budget.maxDrop === null ? fmt(p.drop) : (p.drop <= r.budget.maxDrop + 1e-9 ? chalk.green : chalk.red)(fmt(p.drop));
+    const drop = r.budget.maxDrop === null ? fmt(p.drop) : (atMost(p.drop, r.budget.maxDrop) ? chalk.green : chalk.red)(fmt(p.drop));
     return [
       chosen ? chalk.bold.cyan(`${p.floatLayers} ◀`) : String(p.floatLayers),
       p.added ?? chalk.dim('(all quantized)'),

@@ -6,6 +6,7 @@ import { fmt } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
 import { numberFlag } from '../number-flag.js';
 import { interruptible } from '../interruptible.js';
+import { printQatEvent } from '../qat-events.js';
 import { action, emit } from '../action.js';
 
 interface Flags {
@@ -89,6 +90,7 @@ export function registerQat(program: Command): void {
           resume: Boolean(flags.resume),
           maxDrop: numberFlag('--max-drop', flags.maxDrop),
           signal,
+          onEvent: printQatEvent,
         },
       ));
       if ('exitCode' in r) return r.exitCode;

@@ -3,9 +3,11 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { runPipeline } from '../../stages/run/run.js';
 import { interruptible } from '../interruptible.js';
+import { printQatEvent } from '../qat-events.js';
 import type { RunReport } from '../../report/schemas/run.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
+import { atMost } from '../../metrics/metric.js';
 import { action, emit } from '../action.js';
 
 function summary(r: RunReport, out: string): string {
@@ -25,7 +27,7 @@ function summary(r: RunReport, out: string): string {
 }
 
 function meetsColour(drop: number, maxDrop: number) {
-  return drop <= maxDrop + 1e-9 ? chalk.green : chalk.red;
+  return atMost(drop, maxDrop) ? chalk.green : chalk.red;
 }
 
 export function registerRun(program: Command): void {
@@ -42,6 +44,7 @@ export function registerRun(program: Command): void {
       const r = await interruptible((signal) => runPipeline(config, {
         outDir: flags.out,
         signal,
+        onQatEvent: printQatEvent,
         onStage: (name, reason, reused) => {
           current = name;
           process.stderr.write(`${chalk.bold(`qtool run: ${name}`)}${reused ? chalk.green(' (reused)') : ''} ${chalk.dim(`- ${reason}`)}\n`);

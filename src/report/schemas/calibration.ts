@@ -11,8 +11,17 @@ export const calibrationSchema = z.object({
   selectedMethod: z.string(),
   perChannel: z.boolean(),
   activationType: z.enum(['uint8', 'int8']),
+  /**
+   * The recipe's passes in the order they ran, with their parameters and
+   * effect (src/quant/passes/); every later stage replays them and checks the
+   * effect. Absent in files from before passes were recorded.
+   */
+  passes: z.array(z.object({
+    name: z.string(), params: z.record(z.string(), z.unknown()), effect: z.record(z.string(), z.unknown()),
+  })).optional(),
+  /** The GELU cap (the clip-gelu pass's parameter), kept for readers of the first format. */
   clipGelu: z.number().nullable(),
-  /** BatchNormalization nodes folded into their Convs before quantization (every stage folds them the same way). */
+  /** BatchNormalization nodes folded into their Convs (the fold-batchnorm pass's effect), kept for readers of the first format. */
   foldedBatchNorms: z.array(z.string()),
   layers: z.array(z.object({ name: z.string(), opType: z.string(), weight: z.string(), params: z.number() })),
   tensors: z.array(z.object({

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import { qatEpochSchema } from '../../qat/checkpoint-schema.js';
+
+export { qatEpochSchema, qatFingerprintSchema, type QatEpoch, type QatFingerprint } from '../../qat/checkpoint-schema.js';
 
 const accuracyOn = z.object({
   /** The data the accuracies are measured on. */
@@ -8,63 +11,6 @@ const accuracyOn = z.object({
   /** 'top1' against labels; 'agreement': top-1 agreement with the FP32 model's predictions (no labels). */
   metric: z.enum(['top1', 'agreement']),
 });
-
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-
-/** One line of the per-epoch log. */
-export const qatEpochSchema = z.object({
-  epoch: z.number().int().positive(),
-  /** Mean training loss over the epoch's steps. */
-  loss: z.number(),
-  /** With --eval: the tfjs fake-quant model's top-1 on the evaluation data after the epoch, percent. */
-  accuracy: z.number().nullable(),
-  /** Training time of the epoch (without the evaluation and the checkpoint). */
-  seconds: z.number().nonnegative(),
-});
-export type QatEpoch = z.infer<typeof qatEpochSchema>;
-
-/** What a checkpoint must have been made with to be resumed: the inputs by content, and the options that shape training. */
-export const qatFingerprintSchema = z.object({
-  model: sha256,
-  /** Of what QAT uses from calibration.json (granularity, types, folds, each tensor's chosen parameters), not of the file's bytes. */
-  calibration: sha256,
-  /** Of partial.json's float layers (null: no --partial), not of the file, which holds timings. */
-  partial: sha256.nullable(),
-  train: sha256,
-  /** null: distillation. */
-  trainLabels: sha256.nullable(),
-  /** The per-epoch accuracies in the checkpoint were measured on this data. */
-  eval: sha256.nullable(),
-  labels: sha256.nullable(),
-  epochs: z.number().int().positive(),
-  batchSize: z.number().int().positive(),
-  optimizer: z.enum(['adam', 'sgd']),
-  lr0: z.number().positive(),
-  learnRanges: z.boolean(),
-});
-export type QatFingerprint = z.infer<typeof qatFingerprintSchema>;
-
-/** The JSON header (first line) of OUT/qat.checkpoint; the float32 tensors follow it, in `tensors` order. */
-export const qatCheckpointHeaderSchema = z.object({
-  schema: z.literal('qtool/qat-checkpoint@1'),
-  qtoolVersion: z.string(),
-  fingerprint: qatFingerprintSchema,
-  /** Epochs completed. */
-  epoch: z.number().int().positive(),
-  /** Loss and learning rate of every step so far. */
-  losses: z.array(z.number()),
-  lrs: z.array(z.number()),
-  epochLog: z.array(qatEpochSchema),
-  /** Adam's beta1^t and beta2^t (not among the optimizer slots); null for SGD. */
-  adamBetaPowers: z.tuple([z.number(), z.number()]).nullable(),
-  tensors: z.array(z.object({
-    /** 'variable': a trained weight or learned scale; 'optimizer': one of the optimizer's slots. */
-    kind: z.enum(['variable', 'optimizer']),
-    name: z.string(),
-    shape: z.array(z.number().int().nonnegative()),
-  })),
-});
-export type QatCheckpointHeader = z.infer<typeof qatCheckpointHeaderSchema>;
 
 /** qat.json: a QAT fine-tune, its curves, and the parity of the exported INT8 model with the trained fake-quant model. */
 export const qatReportSchema = z.object({

@@ -1,25 +1,29 @@
-// `qtool calibrate`: post-training quantization. One streaming pass of the
-// FP32 model over the calibration data, every method's ranges from the same
-// histograms, an INT8 QDQ model per method, and (with --eval) a comparison.
+// `qtool calibrate`: post-training quantization. The recipe's passes and
+// plan, one streaming pass of the FP32 model over the calibration data,
+// every method's ranges from the same histograms, an INT8 QDQ model per
+// method, and (with --eval) a comparison.
 import { join } from 'node:path';
 import { loadModel, encodeModel, opsetVersion, type LoadedModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset, type Dataset } from '../../data/dataset.js';
-import { loadLabels, checkLabelRange } from '../../data/labels.js';
-import { collectHistograms } from '../../calib/collect.js';
+import { loadLabels } from '../../data/labels.js';
+import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
-import { planQuantization, type QuantPlan } from '../../quant/plan.js';
-import { buildQdqModel, type ActivationType, type QuantizedWeight } from '../../quant/qdq.js';
-import { prepareForQuantization, type PreparedGraph } from '../../quant/prepare.js';
+import type { ActivationType } from '../../quant/qdq.js';
+import { buildRecipeBytes, calibratedRecipe, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import type { PassSpec } from '../../quant/passes/pass.js';
+import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
+import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
+import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { QTOOL_VERSION, reportHeaderFor, writeReport } from '../../report/io.js';
+import { reportHeaderFor, writeReport } from '../../report/io.js';
+import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
-import { collectOutputs, scoreOutputs, type ModelOutputs } from '../evaluate.js';
 import { assignQParams, type AssignedRange } from './assign.js';
 import type { MethodSpec } from './methods.js';
-import { selectMethod } from './select.js';
+import { selectMethod, type Selection } from './select.js';
 
 export interface CalibrateInputs {
   model: string;
@@ -44,12 +48,26 @@ export interface CalibrateResult {
   calibration: Calibration;
 }
 
-/** Prepares the model that gets quantized: opset check, optional GELU cap. */
-function prepareModel(m: LoadedModel, clip?: number): PreparedGraph {
-  if (opsetVersion(m.model) < 13) {
-    throw fileError(m.path, `opset ${opsetVersion(m.model)} is too old for per-channel QDQ; re-export the model with opset >= 13`);
+/** One method's result: its ranges and the recipe they make. */
+interface Candidate {
+  ranges: Map<string, AssignedRange>;
+  recipe: QuantRecipe;
+}
+
+/** The passes calibrate's options ask for (BatchNorm folding always runs). */
+function requestedPasses(opts: CalibrateOptions): PassSpec[] {
+  return opts.clipGelu === undefined ? [] : [{ name: clipGeluPass.name, params: { cap: opts.clipGelu } }];
+}
+
+function checkInputs(fp32: LoadedModel, prepared: PreparedRecipe, inputs: CalibrateInputs, opts: CalibrateOptions): void {
+  if (prepared.plan.layers.length === 0) {
+    throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
   }
-  return prepareForQuantization(m.model, { clipGelu: clip ?? null });
+  if (opts.select === 'best' && !inputs.eval) throw new InputError('--select best needs --eval data to compare the methods on');
+  if (opts.select && opts.select !== 'best' && !opts.methods.some((m) => m.id === opts.select)) {
+    throw new InputError(`--select: '${opts.select}' is not among the methods computed (${opts.methods.map((m) => m.id).join(', ')})`);
+  }
+  if (inputs.labels && !inputs.eval) throw new InputError('--labels goes with --eval');
 }
 
 /** Share of values above `cap`, to the histogram's resolution (positive bin k holds (k w, (k+1) w]). */
@@ -60,79 +78,50 @@ function fractionAbove(h: TensorHistogram, cap: number): number {
   return h.count ? above / h.count : 0;
 }
 
-function checkStatistics(ds: Dataset, plan: QuantPlan, h: Map<string, TensorHistogram>): void {
+/** One pass over the calibration data: the planned tensors, plus the raw GELU outputs to show what the cap did. */
+async function collectStatistics(fp32: LoadedModel, prepared: PreparedRecipe, ds: Dataset, batchSize: number): Promise<CollectResult> {
+  const { model, plan } = prepared;
+  const extra = clippedActivations(prepared.passes).map((c) => c.tensor).filter((t) => !plan.tensors.includes(t));
+  const bytes = model === fp32.model ? fp32.bytes : encodeModel(model);
+  const pass = await collectHistograms(bytes, model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize, progress: progressBar });
   for (const t of plan.tensors) {
-    const s = h.get(t)!;
+    const s = pass.histograms.get(t)!;
     if (s.nonFinite > 0) throw fileError(ds.path, `tensor '${t}' holds ${s.nonFinite} NaN/Inf values during calibration`);
     if (s.min === s.max) throw fileError(ds.path, `tensor '${t}' is constant (${s.min}) over the calibration set: no range to calibrate`);
   }
+  return pass;
 }
 
-export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
-  const started = performance.now();
-  const fp32 = loadModel(inputs.model);
-  const { model, clipped, foldedBatchNorms } = prepareModel(fp32, opts.clipGelu);
-  const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
-  if (plan.layers.length === 0) {
-    throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
-  }
-  if (opts.select === 'best' && !inputs.eval) throw new InputError('--select best needs --eval data to compare the methods on');
-  if (opts.select && opts.select !== 'best' && !opts.methods.some((m) => m.id === opts.select)) {
-    throw new InputError(`--select: '${opts.select}' is not among the methods computed (${opts.methods.map((m) => m.id).join(', ')})`);
-  }
-  if (inputs.labels && !inputs.eval) throw new InputError('--labels goes with --eval');
-  const specs = graphInputs(fp32.model.graph!);
-  const ds = loadDataset(inputs.data, specs);
-  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
-  const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHistogram>, opts: CalibrateOptions): Map<string, Candidate> {
+  const weightCache = new Map(); // weights are quantized once for every method's model
+  return new Map(opts.methods.map((m) => {
+    const ranges = assignQParams(histograms, prepared.plan.tensors, m, opts.activationType, prepared.plan.sharedScale);
+    const recipe = calibratedRecipe(prepared, ranges, { perChannel: opts.perChannel, activationType: opts.activationType, method: m.id, weightCache });
+    return [m.id, { ranges, recipe }];
+  }));
+}
 
-  // One pass: the planned tensors, plus the raw GELU outputs to show what the cap did.
-  const extra = clipped.map((c) => c.tensor).filter((t) => !plan.tensors.includes(t));
-  const bytes = model === fp32.model ? fp32.bytes : encodeModel(model);
-  const pass = await collectHistograms(bytes, model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize: opts.batchSize });
-  checkStatistics(ds, plan, pass.histograms);
-
-  const perMethod = new Map<string, { ranges: Map<string, AssignedRange>; bytes?: Uint8Array }>();
-  for (const m of opts.methods) {
-    perMethod.set(m.id, { ranges: assignQParams(pass.histograms, plan.tensors, m, opts.activationType, plan.sharedScale) });
-  }
-  // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
-  const weightCache = new Map<string, QuantizedWeight>();
-  const modelBytes = (id: string): Uint8Array => {
-    const entry = perMethod.get(id)!;
-    entry.bytes ??= encodeModel(buildQdqModel(model, plan, entry.ranges, {
-      perChannel: opts.perChannel,
-      weightCache,
-      metadata: { 'qtool.version': QTOOL_VERSION, 'qtool.calibration': id, 'qtool.activation_type': opts.activationType },
-    }));
-    return entry.bytes;
-  };
-
-  // Comparison on held-out data: FP32 outputs once, then each method's model.
-  let fp32Scores: { top1?: number } | undefined;
+/** Every method's INT8 model scored on held-out data against FP32. */
+async function compareMethods(
+  fp32: LoadedModel, evalDs: Dataset, labels: Int32Array | undefined, labelsPath: string | undefined,
+  methods: Map<string, Candidate>, batchSize: number,
+): Promise<{ fp32Top1: number | null; results: MethodResult[] }> {
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, progress: progressBar });
   const results: MethodResult[] = [];
-  if (evalDs) {
-    const ref: ModelOutputs = await collectOutputs(fp32.bytes, fp32.path, evalDs, { batchSize: opts.batchSize, progress: 'eval fp32' });
-    if (labels) checkLabelRange(labels, ref.cols, inputs.labels!);
-    fp32Scores = scoreOutputs(ref, { labels });
-    for (const m of opts.methods) {
-      const out = await collectOutputs(modelBytes(m.id), `${m.id} INT8 model`, evalDs, { batchSize: opts.batchSize, progress: `eval ${m.id}` });
-      perMethod.get(m.id)!.bytes = undefined; // keep only the chosen one in memory
-      const s = scoreOutputs(out, { labels, reference: ref });
-      results.push({
-        method: m.id,
-        top1: s.top1 ?? null,
-        drop: s.top1 !== undefined && fp32Scores.top1 !== undefined ? fp32Scores.top1 - s.top1 : null,
-        agreement: s.agreement ?? null,
-        sqnrDb: s.sqnrDb ?? null,
-      });
-    }
+  for (const [id, c] of methods) {
+    // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
+    const s = await scorer.score(buildRecipeBytes(c.recipe), `${id} INT8 model`, `eval ${id}`);
+    results.push({ method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb });
   }
-  const selection = selectMethod(opts.methods, results, opts.select);
-  const chosen = perMethod.get(selection.method)!;
-  const chosenBytes = modelBytes(selection.method);
+  return { fp32Top1: scorer.fp32Top1, results };
+}
 
-  const calibration: Calibration = {
+function calibrationRecord(
+  fp32: LoadedModel, opts: CalibrateOptions, ds: Dataset, selection: Selection, prepared: PreparedRecipe,
+  histograms: Map<string, TensorHistogram>, methods: Map<string, Candidate>,
+): Calibration {
+  const chosen = methods.get(selection.method)!.ranges;
+  return {
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
@@ -142,25 +131,44 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     selectedMethod: selection.method,
     perChannel: opts.perChannel,
     activationType: opts.activationType,
+    passes: prepared.passes,
     clipGelu: opts.clipGelu ?? null,
-    foldedBatchNorms,
-    layers: plan.layers.map((l) => ({ name: l.name, opType: l.opType, weight: l.weight, params: l.params })),
-    tensors: plan.tensors.map((t) => {
-      const h = pass.histograms.get(t)!;
-      const sel = chosen.ranges.get(t)!;
+    foldedBatchNorms: foldedBatchNorms(prepared.passes),
+    layers: prepared.plan.layers.map((l) => ({ name: l.name, opType: l.opType, weight: l.weight, params: l.params })),
+    tensors: prepared.plan.tensors.map((t) => {
+      const h = histograms.get(t)!;
+      const sel = chosen.get(t)!;
       return {
         name: t,
         min: h.min, max: h.max, count: h.count,
         histogram: h.toJSON(),
-        ranges: Object.fromEntries(opts.methods.map((m) => {
-          const r = perMethod.get(m.id)!.ranges.get(t)!;
-          return [m.id, { min: r.min, max: r.max }];
-        })),
-        sharesScaleWith: plan.sharedScale.get(t) ?? null,
+        ranges: Object.fromEntries([...methods].map(([id, c]) => [id, { min: c.ranges.get(t)!.min, max: c.ranges.get(t)!.max }])),
+        sharesScaleWith: prepared.plan.sharedScale.get(t) ?? null,
         selected: { min: sel.min, max: sel.max, scale: sel.scale, zeroPoint: sel.zeroPoint, type: sel.type },
       };
     }),
   };
+}
+
+export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
+  const started = performance.now();
+  const fp32 = loadModel(inputs.model);
+  if (opsetVersion(fp32.model) < 13) {
+    throw fileError(fp32.path, `opset ${opsetVersion(fp32.model)} is too old for per-channel QDQ; re-export the model with opset >= 13`);
+  }
+  const prepared = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
+  checkInputs(fp32, prepared, inputs, opts);
+  const specs = graphInputs(fp32.model.graph!);
+  const ds = loadDataset(inputs.data, specs);
+  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
+  const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+
+  const pass = await collectStatistics(fp32, prepared, ds, opts.batchSize);
+  const methods = candidates(prepared, pass.histograms, opts);
+  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize) : undefined;
+  const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select);
+  const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
+  const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
   const modelPath = join(opts.outDir, 'model.int8.onnx');
   const report: CalibrateReport = {
@@ -168,27 +176,19 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     ...reportHeaderFor(fp32, calibration.options),
     data: { path: ds.path, samples: ds.count },
     eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: inputs.labels ?? null } : null,
-    fp32: { top1: fp32Scores?.top1 ?? null, sizeBytes: fp32.bytes.length },
-    quantizedLayers: plan.layers.length,
-    quantizedTensors: plan.tensors.length,
-    foldedActivations: plan.folded.length,
-    foldedBatchNorms: foldedBatchNorms.length,
-    methods: results,
+    fp32: { top1: compared?.fp32Top1 ?? null, sizeBytes: fp32.bytes.length },
+    quantizedLayers: prepared.plan.layers.length,
+    quantizedTensors: prepared.plan.tensors.length,
+    foldedActivations: prepared.plan.folded.length,
+    foldedBatchNorms: calibration.foldedBatchNorms.length,
+    methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
-    clippedActivations: clipped.map((c) => {
+    clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };
     }),
-    timings: {
-      totalSeconds: (performance.now() - started) / 1000,
-      forwardSeconds: pass.forwardSeconds,
-      statisticsSeconds: pass.statsSeconds,
-    },
-    artifacts: {
-      calibration: join(opts.outDir, 'calibration.json'),
-      model: modelPath,
-      report: join(opts.outDir, 'calibrate.json'),
-    },
+    timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
+    artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
   };
   // Everything is computed before anything is written; each file is written atomically.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);

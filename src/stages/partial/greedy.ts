@@ -2,12 +2,7 @@
 // measuring after each step, until the accuracy drop is within the budget
 // (or exactly K layers are in float). The evaluator is injected, so the
 // stopping rule is tested without models.
-
-/** Accuracies are percentages of a sample count: 97.0 - 96.5 must count as a drop of 0.5. */
-const EPS = 1e-9;
-
-/** Whether drop `a` is smaller than `b` beyond rounding. */
-export const lowerDrop = (a: number, b: number): boolean => a < b - EPS;
+import { atMost, lowerDrop } from '../../metrics/metric.js';
 
 export type Budget = { maxDrop: number } | { keepFloat: number };
 
@@ -47,7 +42,7 @@ export async function greedySearch<R extends StepResult>(
     const step = { floatLayers, result: await evaluate(floatLayers) };
     steps.push(step);
     if (lowerDrop(step.result.drop, steps[best].result.drop)) best = k;
-    if ('maxDrop' in budget && step.result.drop <= budget.maxDrop + EPS) return { steps, chosen: k, met: true };
+    if ('maxDrop' in budget && atMost(step.result.drop, budget.maxDrop)) return { steps, chosen: k, met: true };
   }
   return 'keepFloat' in budget ? { steps, chosen: last, met: true } : { steps, chosen: best, met: false };
 }

@@ -12,9 +12,12 @@ import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { sha256, writeFileAtomic } from '../../util/files.js';
-import { buildPlannedModel, loadQuantizedModel, measureReference, measureVariant, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
+import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
+import { OutputScorer } from '../../metrics/output-scorer.js';
+import { lowerDrop } from '../../metrics/metric.js';
+import { loadCalibratedModel } from '../load-recipe.js';
 import { storeLayersInFloat16 } from './fp16-layers.js';
-import { greedySearch, lowerDrop, type Budget, type GreedyOutcome } from './greedy.js';
+import { greedySearch, type Budget, type GreedyOutcome } from './greedy.js';
 
 export type FloatType = 'fp32' | 'fp16';
 
@@ -50,13 +53,13 @@ export function budgetOf(opts: Pick<PartialOptions, 'maxDrop' | 'keepFloat'>): B
 }
 
 /** The model with `floatLayers` kept in float, in the chosen float type. */
-function buildPartial(q: QuantizedModel, floatLayers: readonly string[], floatType: FloatType): Uint8Array {
+function buildPartial(recipe: QuantRecipe, floatLayers: readonly string[], floatType: FloatType): Uint8Array {
   const set = new Set(floatLayers);
-  const model = buildPlannedModel(q, planWithFloatLayers(q, set), {
+  const model = buildRecipeModel(withFloatLayers(recipe, floatLayers), {
     'qtool.float_layers': floatLayers.join(','),
     'qtool.float_type': floatType,
   });
-  if (floatType === 'fp16') storeLayersInFloat16(model, q.plan.layers.filter((l) => set.has(l.name)));
+  if (floatType === 'fp16') storeLayersInFloat16(model, recipe.full.layers.filter((l) => set.has(l.name)));
   return encodeModel(model);
 }
 
@@ -64,9 +67,9 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   const started = performance.now();
   const budget = budgetOf(opts);
   const fp32 = loadModel(inputs.model);
-  const q = loadQuantizedModel(fp32, inputs.calibration);
+  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
   const sens = readReport(inputs.sensitivity, sensitivityReportSchema, fp32.sha256);
-  const names = q.plan.layers.map((l) => l.name);
+  const names = recipe.full.layers.map((l) => l.name);
   if ([...sens.ranking].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
     throw fileError(inputs.sensitivity, `ranks other layers than this model has (${sens.ranking.length} vs ${names.length}); re-run qtool sensitivity`);
   }
@@ -81,10 +84,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
-  const run = { batchSize: opts.batchSize, limit };
-
-  const ref = await measureReference(q, ds, labels, inputs.labels, run);
-  const fp32Accuracy = ref.top1 ?? 100;
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
   const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
   const bar = progressBar('partial', total, 'steps');
   // Only two models are kept: the latest step's and the best so far (written if the budget is never met).
@@ -93,10 +93,9 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   let outcome: GreedyOutcome<PartialPoint>;
   try {
     outcome = await greedySearch<PartialPoint>(sens.ranking, budget, async (floatLayers) => {
-      const bytes = buildPartial(q, floatLayers, opts.floatType);
-      const m = await measureVariant(bytes, `${fp32.path} (${floatLayers.length} layers in float)`, ds, ref, run);
-      const accuracy = labels ? m.top1! : m.agreement;
-      const drop = fp32Accuracy - accuracy;
+      const bytes = buildPartial(recipe, floatLayers, opts.floatType);
+      const m = await scorer.score(bytes, `${fp32.path} (${floatLayers.length} layers in float)`);
+      const { value: accuracy, drop } = m;
       bar.tick(1, `${floatLayers.length} in float: drop ${drop.toFixed(2)}`);
       latest = { k: floatLayers.length, drop, bytes };
       if (!best || lowerDrop(drop, best.drop)) best = latest;
@@ -110,7 +109,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   }
   const chosen = outcome.steps[outcome.chosen];
   const chosenBytes = [latest!, best!].find((m) => m.k === outcome.chosen)!.bytes;
-  const metric = labels ? 'top-1' : 'agreement';
+  const metric = scorer.metric.label;
   const layers = (n: number) => `${n} layer${n === 1 ? '' : 's'}`;
   const drop = (s: { result: PartialPoint }) => s.result.drop.toFixed(2);
   const quantized = `${names.length - chosen.floatLayers.length} of ${layers(names.length)} quantized`;
@@ -132,10 +131,10 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readFileSync(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
-    accuracyMetric: labels ? 'top1' : 'agreement',
+    accuracyMetric: scorer.metric.name as 'top1' | 'agreement',
     floatType: opts.floatType,
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
-    fp32: { accuracy: fp32Accuracy, medianBatchMs: ref.medianBatchMs, sizeBytes: fp32.bytes.length },
+    fp32: { accuracy: scorer.fp32, medianBatchMs: scorer.fp32MedianBatchMs, sizeBytes: fp32.bytes.length },
     totalLayers: names.length,
     floatLayers: chosen.floatLayers,
     result: chosen.result,

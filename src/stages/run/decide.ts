@@ -1,5 +1,6 @@
 // When `qtool run` goes on to the next stage, and which model it ends with.
 // Pure functions of the measured drops, so the policy is tested on its own.
+import { atMost } from '../../metrics/metric.js';
 
 export interface Budget {
   maxDrop: number;
@@ -12,8 +13,8 @@ export interface Candidate {
   drop: number;
 }
 
-/** Decisions print drops to two places, so compare with a margin below that. */
-export const meets = (drop: number, maxDrop: number): boolean => drop <= maxDrop + 1e-9;
+/** A drop within the budget, up to rounding (src/metrics/metric.ts). */
+export const meets = atMost;
 
 const pts = (d: number) => d.toFixed(2);
 

@@ -9,7 +9,7 @@ import { batchFeeds, batchRanges } from '../../data/batches.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { QuantLayer } from '../../quant/quantizable.js';
 import { createSession, ort } from '../../runtime/session.js';
-import type { QuantizedModel } from '../quantized-model.js';
+import type { QuantRecipe } from '../../quant/recipe.js';
 import { ChannelNoise, nsrToDb } from './channel-noise.js';
 import { outputNoiseSums, withFp32Copy, type Comparison } from './probe-graph.js';
 import { addShadowLayers } from './shadow.js';
@@ -33,7 +33,7 @@ function outputChannels(l: QuantLayer): number {
   return l.weightDims[l.channelAxis] * (l.opType === 'ConvTranspose' ? attrInt(l.node, 'group', 1) : 1);
 }
 
-export async function runProxy(q: QuantizedModel, qdq: Model, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
+export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
   const { model, fp32Name } = withFp32Copy(qdq, q.model);
   const shadows = addShadowLayers(q, model, fp32Name);
   const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
@@ -47,7 +47,7 @@ export async function runProxy(q: QuantizedModel, qdq: Model, ds: Dataset, opts:
   const sums = outputNoiseSums(model, [...cumulative, ...local]);
   const noise = sums.map(() => new ChannelNoise());
 
-  const session = await createSession(encodeModel(model), `${q.fp32.path} (FP32 and QDQ side by side, with float shadows)`);
+  const session = await createSession(encodeModel(model), `${label} (FP32 and QDQ side by side, with float shadows)`);
   try {
     const names = sums.flatMap((s) => [s.signal, s.noise]);
     for (const { start, size } of batchRanges(opts.limit, opts.batchSize, ds.fixedBatch)) {

@@ -4,7 +4,7 @@
 // against the FP32 outputs computed once.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeModel, loadModel } from '../../onnx/model.js';
+import { encodeModel, loadModel, type Model } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
@@ -14,10 +14,10 @@ import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport 
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
 import { sha256 } from '../../util/files.js';
-import {
-  buildPlannedBytes, buildPlannedModel, loadQuantizedModel, measureReference, measureVariant,
-  planOnlyLayer, planWithFloatLayers, type VariantMeasure,
-} from '../quantized-model.js';
+import { buildRecipeBytes, buildRecipeModel, onlyLayer, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
+import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
+import type { Dataset } from '../../data/dataset.js';
+import { loadCalibratedModel } from '../load-recipe.js';
 import { runProxy, type ProxyLayer } from './proxy.js';
 import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured, type Metric, type Mode } from './rank.js';
 
@@ -43,47 +43,31 @@ export interface SensitivityOptions {
 
 export const DEFAULT_PROXY_SAMPLES = 64;
 
-const measured = (m: VariantMeasure): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
+const measured = (m: OutputScore): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
 
-export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
-  const started = performance.now();
-  const fp32 = loadModel(inputs.model);
-  const q = loadQuantizedModel(fp32, inputs.calibration);
-  const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
-  if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
-  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
-  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
-  const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
-  const run = { batchSize: opts.batchSize, limit };
+type VariantResult = OutputScore & { impact: number; noise: number };
 
-  const ref = await measureReference(q, ds, labels, inputs.labels, run);
-  const fullModel = buildPlannedModel(q, q.plan);
-  const full = measured(await measureVariant(encodeModel(fullModel), `${fp32.path} (INT8)`, ds, ref, run));
-
-  const t0 = performance.now();
-  const proxy = await runProxy(q, fullModel, ds, { batchSize: opts.batchSize, limit: Math.min(limit, opts.proxySamples ?? DEFAULT_PROXY_SAMPLES) });
-  const proxySeconds = (performance.now() - t0) / 1000;
-  const proxyRanking = rankByProxy(proxy);
-  opts.onProxy?.(proxy, proxyRanking, proxySeconds);
-
-  // One variant per layer and mode, one at a time: memory stays at one model.
-  const layers = q.plan.layers;
-  const results = new Map<string, Partial<Record<Mode, VariantMeasure & { impact: number; noise: number }>>>();
-  const bar = progressBar('sensitivity', layers.length * opts.modes.length, 'variants');
+/** One variant per layer and mode, one at a time: memory stays at one model. */
+async function measureVariants(
+  recipe: QuantRecipe, scorer: OutputScorer, full: Measured, label: string, metric: Metric, modes: Mode[],
+): Promise<{ results: Map<string, Partial<Record<Mode, VariantResult>>>; seconds: number[] }> {
+  const layers = recipe.full.layers;
+  const results = new Map<string, Partial<Record<Mode, VariantResult>>>();
+  const bar = progressBar('sensitivity', layers.length * modes.length, 'variants');
   const seconds: number[] = [];
   try {
-    for (const mode of opts.modes) {
+    for (const mode of modes) {
       for (const l of layers) {
         const t = performance.now();
-        const plan = mode === 'fallback' ? planWithFloatLayers(q, new Set([l.name])) : planOnlyLayer(q, l.name);
-        const m = await measureVariant(buildPlannedBytes(q, plan), `${fp32.path} (${mode} ${l.name})`, ds, ref, run);
+        const variant = mode === 'fallback' ? withFloatLayers(recipe, [l.name]) : onlyLayer(recipe, l.name);
+        const m = await scorer.score(buildRecipeBytes(variant), `${label} (${mode} ${l.name})`);
         seconds.push((performance.now() - t) / 1000);
         const r = results.get(l.name) ?? {};
         r[mode] = {
           ...m,
           seconds: seconds[seconds.length - 1],
-          impact: impact(mode, metric, measured(m), full, ref.top1),
-          noise: impact(mode, 'sqnr', measured(m), full, ref.top1),
+          impact: impact(mode, metric, measured(m), full, scorer.fp32Top1),
+          noise: impact(mode, 'sqnr', measured(m), full, scorer.fp32Top1),
         };
         results.set(l.name, r);
         bar.tick(1, l.name);
@@ -92,6 +76,34 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
   } finally {
     bar.stop();
   }
+  return { results, seconds };
+}
+
+async function proxyRanking(recipe: QuantRecipe, qdq: Model, label: string, ds: Dataset, limit: number, opts: SensitivityOptions) {
+  const t0 = performance.now();
+  const proxy = await runProxy(recipe, qdq, label, ds, { batchSize: opts.batchSize, limit: Math.min(limit, opts.proxySamples ?? DEFAULT_PROXY_SAMPLES) });
+  const seconds = (performance.now() - t0) / 1000;
+  const ranking = rankByProxy(proxy);
+  opts.onProxy?.(proxy, ranking, seconds);
+  return { proxy, ranking, seconds };
+}
+
+export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
+  const started = performance.now();
+  const fp32 = loadModel(inputs.model);
+  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
+  const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
+  if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
+  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
+  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
+
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
+  const fullModel = buildRecipeModel(recipe);
+  const full = measured(await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`));
+  const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, fp32.path, ds, limit, opts);
+  const { results, seconds } = await measureVariants(recipe, scorer, full, fp32.path, metric, opts.modes);
+  const layers = recipe.full.layers;
 
   const proxyByName = new Map(proxy.map((p) => [p.name, p]));
   const ranking = rankLayers(layers.map((l) => ({
@@ -100,7 +112,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
     quantize: results.get(l.name)?.quantize,
     proxyLocalSqnrDb: proxyByName.get(l.name)!.localSqnrDb,
   })));
-  const variantOut = (v: (VariantMeasure & { impact: number }) | undefined) =>
+  const variantOut = (v: VariantResult | undefined) =>
     v ? { top1: v.top1, agreement: v.agreement, sqnrDb: v.sqnrDb, impact: v.impact, seconds: v.seconds } : null;
   const layerRows: SensitivityLayer[] = layers.map((l) => {
     const p = proxyByName.get(l.name)!;
@@ -110,7 +122,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
       opType: l.opType,
       params: l.params,
       rank: ranking.indexOf(l.name) + 1,
-      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanking.indexOf(l.name) + 1 },
+      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(l.name) + 1 },
       fallback: variantOut(r.fallback),
       quantize: variantOut(r.quantize),
     };
@@ -121,25 +133,25 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
     ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
-    calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: q.calibration.selectedMethod },
+    calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: recipe.method },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     modes: opts.modes,
     metric,
     impactUnit: METRIC_UNIT[metric],
-    fp32: { top1: ref.top1 },
-    quantized: { ...full, drop: ref.top1 !== null && full.top1 !== null ? ref.top1 - full.top1 : null },
+    fp32: { top1: scorer.fp32Top1 },
+    quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null },
     ranking,
-    proxyRanking,
+    proxyRanking: proxyRanks,
     layers: layerRows,
     timings: {
       totalSeconds: (performance.now() - started) / 1000,
-      fp32PassSeconds: ref.passSeconds,
-      fp32ForwardSeconds: ref.forwardSeconds,
+      fp32PassSeconds: scorer.fp32PassSeconds,
+      fp32ForwardSeconds: scorer.fp32ForwardSeconds,
       proxySeconds,
       variants: seconds.length,
       medianVariantSeconds: medianVariant,
-      variantToFp32Pass: medianVariant === null ? null : medianVariant / ref.passSeconds,
+      variantToFp32Pass: medianVariant === null ? null : medianVariant / scorer.fp32PassSeconds,
     },
     artifacts: { report: reportPath },
   };

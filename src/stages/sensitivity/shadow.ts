@@ -7,8 +7,7 @@
 import { onnx } from '../../onnx/proto/onnx.js';
 import type { Model } from '../../onnx/model.js';
 import { consumerMap, type Node } from '../../onnx/graph.js';
-import type { QuantizedModel } from '../quantized-model.js';
-import { layerTensors } from '../quantized-model.js';
+import { layerTensors, type QuantRecipe } from '../../quant/recipe.js';
 
 export interface ShadowProbe {
   layer: string;
@@ -33,7 +32,7 @@ function copyNode(n: Node, inputs: string[], output: string): onnx.NodeProto {
  * model (built from q.plan), which must also hold each layer's float weights
  * under the name `floatParam(weight)` (see withFp32Copy).
  */
-export function addShadowLayers(q: QuantizedModel, model: Model, floatParam: (name: string) => string): ShadowProbe[] {
+export function addShadowLayers(q: QuantRecipe, model: Model, floatParam: (name: string) => string): ShadowProbe[] {
   const g = model.graph as onnx.GraphProto;
   const consumers = consumerMap(g);
   const planned = new Set(q.plan.tensors);

@@ -1,9 +1,11 @@
 // Wu et al.'s GELU10: cap GELU outputs at a constant before calibration, so
 // that a max range keeps resolution for the small negative values GELU emits.
-import { onnx } from '../onnx/proto/onnx.js';
-import { cloneModel, type Model } from '../onnx/model.js';
-import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../onnx/graph.js';
-import { makeTensor, tensorToArray } from '../onnx/tensor.js';
+import { onnx } from '../../onnx/proto/onnx.js';
+import { cloneModel, type Model } from '../../onnx/model.js';
+import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
+import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
+import { z } from 'zod';
+import type { PassRecord, QuantPass } from './pass.js';
 
 export interface ClippedActivation {
   /** The GELU output before the cap. */
@@ -24,7 +26,7 @@ function scalarValue(name: string, inits: ReturnType<typeof initializerMap>, pro
  * Output tensors of GELU: the Gelu op, and the erf pattern PyTorch writes,
  * x * (1 + erf(x / sqrt2)) * 0.5 (Div or Mul by 1/sqrt2; the 0.5 on either side).
  */
-export function findGeluOutputs(g: onnx.IGraphProto): string[] {
+function findGeluOutputs(g: onnx.IGraphProto): string[] {
   const out: string[] = [];
   const inits = initializerMap(g);
   const producers = producerMap(g);
@@ -79,4 +81,21 @@ export function clipGelu(model: Model, cap: number): { model: Model; clipped: Cl
   }
   g.node = nodes;
   return { model: m, clipped };
+}
+
+/** `--clip-activation gelu=CAP`: applied before calibration when asked for. */
+export const clipGeluPass: QuantPass<{ cap: number }> = {
+  name: 'clip-gelu',
+  always: false,
+  params: z.object({ cap: z.number().positive().finite() }).strict(),
+  apply(model, { cap }) {
+    const r = clipGelu(model, cap);
+    return { model: r.model, effect: { clipped: r.clipped } };
+  },
+};
+
+/** The GELU outputs a recipe's passes capped. */
+export function clippedActivations(passes: readonly PassRecord[]): ClippedActivation[] {
+  const p = passes.find((r) => r.name === clipGeluPass.name);
+  return p ? (p.effect.clipped as ClippedActivation[]) : [];
 }

@@ -11,10 +11,12 @@
 // Conv reads keeps its initializer name with the folded values; a shared one
 // gets a new initializer. A Conv without a bias takes the BN bias's name for its
 // new bias when nothing else reads it. Unused initializers are removed.
-import { onnx } from '../onnx/proto/onnx.js';
-import { cloneModel, type Model } from '../onnx/model.js';
-import { attrFloat, attrInt, consumerMap, type Node } from '../onnx/graph.js';
-import { makeTensor, tensorToArray } from '../onnx/tensor.js';
+import { onnx } from '../../onnx/proto/onnx.js';
+import { cloneModel, type Model } from '../../onnx/model.js';
+import { attrFloat, attrInt, consumerMap, type Node } from '../../onnx/graph.js';
+import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
+import { z } from 'zod';
+import type { PassRecord, QuantPass } from './pass.js';
 
 /** A copy of `model` with every foldable Conv -> BatchNormalization pair folded. */
 export function foldBatchNorm(model: Model): Model {
@@ -112,4 +114,21 @@ export function foldBatchNormReport(model: Model): FoldResult {
   g.initializer = g.initializer.filter((t) => !dropped.has(t.name));
   g.input = g.input.filter((i) => !dropped.has(i.name));
   return { model: m, folded };
+}
+
+/** The recipe's first pass: always applied, so that every stage quantizes the folded Convs. */
+export const foldBatchNormPass: QuantPass<Record<string, never>> = {
+  name: 'fold-batchnorm',
+  always: true,
+  params: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  apply(model) {
+    const r = foldBatchNormReport(model);
+    return { model: r.folded.length ? r.model : model, effect: { folded: r.folded } };
+  },
+};
+
+/** The BatchNormalization nodes a recipe's passes folded. */
+export function foldedBatchNorms(passes: readonly PassRecord[]): string[] {
+  const p = passes.find((r) => r.name === foldBatchNormPass.name);
+  return p ? (p.effect.folded as string[]) : [];
 }

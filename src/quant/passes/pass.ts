@@ -1,0 +1,36 @@
+// A pass of the quantization recipe: a graph or weight transform applied to
+// the FP32 model before calibration (BatchNorm folding, the GELU cap; next:
+// cross-layer equalization, bias correction, SmoothQuant). Each pass is one
+// file that exports a QuantPass, registered in passes/index.ts. What a pass
+// did is recorded in calibration.json (name, parameters, effect), and every
+// later stage replays the passes and checks that they still have that effect.
+import type { z } from 'zod';
+import type { Model } from '../../onnx/model.js';
+
+export interface PassRecord {
+  name: string;
+  params: Record<string, unknown>;
+  /** What the pass changed (e.g. the nodes it folded): the same inputs must give the same effect. */
+  effect: Record<string, unknown>;
+}
+
+export interface PassOutcome {
+  /** The transformed model; the input model itself when the pass changed nothing. */
+  model: Model;
+  effect: Record<string, unknown>;
+}
+
+export interface QuantPass<P extends Record<string, unknown> = Record<string, unknown>> {
+  readonly name: string;
+  /** Applied whether asked for or not (BatchNorm folding); the others only when requested. */
+  readonly always: boolean;
+  /** Checks the parameters, from a command line, a config or a calibration.json. */
+  readonly params: z.ZodType<P>;
+  apply(model: Model, params: P): PassOutcome;
+}
+
+/** A request for a pass, as calibrate's options give it. */
+export interface PassSpec {
+  name: string;
+  params: Record<string, unknown>;
+}

@@ -1,0 +1,92 @@
+// qat-finetune's inputs, all read and checked before TensorFlow loads (it
+// logs to stderr): the options, the recipe with partial's float layers, the
+// training data, and the samples that accuracy and parity are measured on.
+import { loadModel, type LoadedModel } from '../../onnx/model.js';
+import { graphInputs } from '../../onnx/graph.js';
+import { loadDataset, type Dataset } from '../../data/dataset.js';
+import { loadLabels } from '../../data/labels.js';
+import { withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
+import { readReport } from '../../report/io.js';
+import { partialReportSchema } from '../../report/schemas/partial.js';
+import type { Calibration } from '../../report/schemas/calibration.js';
+import { fileError, InputError } from '../../util/errors.js';
+import { loadCalibratedModel } from '../load-recipe.js';
+import type { QatInputs, QatOptions } from './qat.js';
+
+/** Without --eval, parity is measured on the first this many training samples. */
+const PARITY_SAMPLES = 1000;
+
+export interface QatSetup {
+  fp32: LoadedModel;
+  calibration: Calibration;
+  /** What QAT trains: the calibrated recipe with partial's float layers. */
+  recipe: QuantRecipe;
+  trainDs: Dataset;
+  trainY?: Int32Array;
+  evalDs?: Dataset;
+  evalY?: Int32Array;
+  /** The samples accuracy and parity are measured on: the eval data, else the first training samples. */
+  parity: { ds: Dataset; labels?: Int32Array; labelsPath?: string; count: number; batch: number };
+}
+
+function checkQatOptions(inputs: QatInputs, opts: QatOptions): void {
+  if (Boolean(inputs.trainLabels) === Boolean(inputs.distill)) {
+    throw new InputError('give exactly one of --train-labels Y and --distill');
+  }
+  if (opts.baseLr !== undefined && opts.lr !== undefined) throw new InputError('give at most one of --base-lr and --lr');
+  const positive = (flag: string, v: number | undefined, integer: boolean) => {
+    if (v === undefined) return;
+    if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+      throw new InputError(`${flag} takes a positive ${integer ? 'whole number' : 'number'}, got ${v}`);
+    }
+  };
+  positive('--epochs', opts.epochs, true);
+  positive('--batch-size', opts.batchSize, true);
+  positive('--base-lr', opts.baseLr, false);
+  positive('--lr', opts.lr, false);
+  if (opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new InputError(`--optimizer: expected adam or sgd, got '${String(opts.optimizer)}'`);
+  if (Boolean(inputs.eval) !== Boolean(inputs.labels)) throw new InputError('--eval and --labels go together');
+  if (opts.maxDrop !== undefined && (!Number.isFinite(opts.maxDrop) || opts.maxDrop < 0)) {
+    throw new InputError(`--max-drop takes accuracy points >= 0, got ${opts.maxDrop}`);
+  }
+}
+
+/** partial.json's float layers, each one a layer the calibration quantizes. */
+function floatLayersOf(path: string | undefined, fp32: LoadedModel, recipe: QuantRecipe): string[] {
+  if (!path) return [];
+  const p = readReport(path, partialReportSchema, fp32.sha256);
+  const names = new Set(recipe.full.layers.map((l) => l.name));
+  const unknown = p.floatLayers.find((l) => !names.has(l));
+  if (unknown !== undefined) throw fileError(path, `lists float layer '${unknown}', which this model's calibration does not quantize`);
+  return p.floatLayers;
+}
+
+export function qatSetup(inputs: QatInputs, opts: QatOptions): QatSetup {
+  checkQatOptions(inputs, opts);
+  const fp32 = loadModel(inputs.model);
+  const { calibration, recipe: full } = loadCalibratedModel(fp32, inputs.calibration);
+  const floatLayers = floatLayersOf(inputs.partial, fp32, full);
+  const recipe = floatLayers.length ? withFloatLayers(full, floatLayers) : full;
+
+  const specs = graphInputs(fp32.model.graph!);
+  const trainDs = loadDataset(inputs.train, specs);
+  const trainY = inputs.trainLabels ? loadLabels(inputs.trainLabels, trainDs.count, trainDs.path) : undefined;
+  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
+  const evalY = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+  if (trainDs.fixedBatch !== undefined && trainDs.fixedBatch !== opts.batchSize) {
+    throw new InputError(`the model needs batches of exactly ${trainDs.fixedBatch}; pass --batch-size ${trainDs.fixedBatch}`);
+  }
+  if (Math.floor(trainDs.count / opts.batchSize) < 1) {
+    throw fileError(trainDs.path, `${trainDs.count} samples make no batch of ${opts.batchSize}; lower --batch-size`);
+  }
+  const ds = evalDs ?? trainDs;
+  const count = evalDs ? evalDs.count : Math.min(trainDs.count, PARITY_SAMPLES);
+  if (ds.fixedBatch !== undefined && count % ds.fixedBatch !== 0) {
+    throw fileError(ds.path, `${count} samples are not whole batches of ${ds.fixedBatch}`);
+  }
+  const batch = ds.fixedBatch ?? trainDs.fixedBatch ?? Math.max(opts.batchSize, 100);
+  const parity = evalDs
+    ? { ds, labels: evalY, labelsPath: inputs.labels, count, batch }
+    : { ds, labels: trainY, labelsPath: inputs.trainLabels, count, batch };
+  return { fp32, calibration, recipe, trainDs, trainY, evalDs, evalY, parity };
+}

@@ -1,0 +1,94 @@
+// The stages as qtool run drives them: what each reads (for its
+// fingerprint), how it runs or is reloaded, and what its model measured.
+import { join } from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { AGREEMENT, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
+import { readReport } from '../../report/io.js';
+import { calibrateReportSchema, type CalibrateReport } from '../../report/schemas/calibrate.js';
+import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
+import { partialReportSchema, type PartialReport } from '../../report/schemas/partial.js';
+import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
+import { calibrate } from '../calibrate/calibrate.js';
+import { sensitivity } from '../sensitivity/sensitivity.js';
+import { partial } from '../partial/partial.js';
+import { qatFinetune, type QatOptions } from '../qat/qat.js';
+import { NOTHING_MEASURED, type Measured, type StageSpec } from './runner.js';
+import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from './stage-options.js';
+
+/** The run's files, as the stages read them. */
+export interface RunFiles {
+  config: Config;
+  out: string;
+  /** OUT/calibration.json and OUT/sensitivity.json, once written. */
+  calibration: string;
+  sensitivity: string;
+}
+
+const noOut = <O extends { outDir: string }>(o: O) => ({ ...o, outDir: undefined });
+const evalFiles = (c: Config) => ({ eval: c.data.eval, evalLabels: c.data.evalLabels });
+
+/** The selected method's accuracy: top-1 with labels, else agreement (FP32 agrees with itself). */
+function calibrateMeasure(r: CalibrateReport): Measured {
+  const m = r.methods.find((x) => x.method === r.selected.method)!;
+  const accuracy = m.top1 ?? m.agreement!;
+  return { model: r.artifacts.model, accuracy, drop: m.drop ?? dropOf(AGREEMENT, FP32_AGREEMENT, accuracy), samples: r.eval?.samples ?? null };
+}
+
+export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
+  const c = f.config;
+  const [calIn, calOpts] = calibrateArgs(c, c.calibrate, f.out);
+  return {
+    name: 'calibrate', reason: 'the PTQ baseline',
+    inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: noOut(calOpts),
+    execute: async () => (await calibrate(calIn, calOpts)).report,
+    load: () => readReport(join(f.out, 'calibrate.json'), calibrateReportSchema),
+    artifacts: (r) => [r.artifacts.calibration, r.artifacts.model, r.artifacts.report],
+    measure: calibrateMeasure,
+  };
+}
+
+export function sensitivityStage(f: RunFiles, reason: string): StageSpec<SensitivityReport> {
+  const c = f.config;
+  const o = sensitivityOptions(c.sensitivity, f.out);
+  return {
+    name: 'sensitivity', reason,
+    inputs: { model: c.model, calibration: f.calibration, ...evalFiles(c) }, options: noOut(o),
+    execute: () => sensitivity({ model: c.model, calibration: f.calibration, data: c.data.eval!, labels: c.data.evalLabels }, o),
+    load: () => readReport(join(f.out, 'sensitivity.json'), sensitivityReportSchema),
+    artifacts: (r) => [r.artifacts.report],
+    measure: () => NOTHING_MEASURED,
+  };
+}
+
+/** partial with the run's budget; `keepFloat` instead for the capped start of QAT (in its own folder). */
+export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', reason: string, capped?: { outDir: string; keepFloat: number }): StageSpec<PartialReport> {
+  const c = f.config;
+  const o = capped
+    ? { ...partialOptions(c.partial, c.maxDrop, capped.outDir), maxDrop: undefined, keepFloat: capped.keepFloat }
+    : partialOptions(c.partial, c.maxDrop, f.out);
+  const inputs = { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, data: c.data.eval!, labels: c.data.evalLabels };
+  return {
+    name, reason,
+    inputs: { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, ...evalFiles(c) }, options: noOut(o),
+    execute: () => partial(inputs, o),
+    load: () => readReport(join(o.outDir, 'partial.json'), partialReportSchema),
+    artifacts: (r) => [r.artifacts.model, r.artifacts.report],
+    measure: (r) => ({ model: r.artifacts.model, accuracy: r.result.accuracy, drop: r.result.drop, samples: r.data.samples }),
+  };
+}
+
+/** QAT from `start` (a partial.json, or none), resuming an interrupted run's checkpoint. */
+export function qatStage(f: RunFiles, reason: string, start: string | undefined, run: Pick<QatOptions, 'signal' | 'onEvent'>): StageSpec<QatReport> {
+  const c = f.config;
+  const [qatIn, qatOpts] = qatArgs(c, c.qat, f.calibration, start, f.out);
+  return {
+    name: 'qat', reason,
+    inputs: { model: c.model, calibration: f.calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles(c) },
+    options: { ...qatOpts, outDir: undefined, distill: qatIn.distill },
+    // An interrupted QAT continues from its checkpoint when the same run is started again.
+    execute: () => qatFinetune(qatIn, { ...qatOpts, resume: 'auto', ...run }),
+    load: () => readReport(join(f.out, 'qat.json'), qatReportSchema),
+    artifacts: (r) => [r.artifacts.model, r.artifacts.report],
+    measure: (r) => ({ model: r.artifacts.model, accuracy: r.parity.onnxruntime, drop: r.budget!.drop, samples: r.parity.samples }),
+  };
+}
