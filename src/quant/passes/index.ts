@@ -3,11 +3,13 @@
 import type { Model } from '../../onnx/model.js';
 import { InputError } from '../../util/errors.js';
 import { clipGeluPass } from './clip-gelu.js';
+import { equalizePass } from './equalize.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
 import type { PassRecord, PassSpec, QuantPass } from './pass.js';
 
 export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
   foldBatchNormPass,
+  equalizePass,
   clipGeluPass,
 ];
 

@@ -14,6 +14,7 @@ import { buildRecipeBytes, calibratedRecipe, prepareRecipe, type PreparedRecipe,
 import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
+import { equalizePass } from '../../quant/passes/equalize.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -39,6 +40,8 @@ export interface CalibrateOptions {
   /** 'best' (needs eval data), a method id, or undefined for the default. */
   select?: string;
   clipGelu?: number;
+  /** Cross-layer equalization before calibration (the equalize pass). */
+  equalize?: boolean;
   batchSize: number;
   outDir: string;
 }
@@ -56,7 +59,10 @@ interface Candidate {
 
 /** The passes calibrate's options ask for (BatchNorm folding always runs). */
 function requestedPasses(opts: CalibrateOptions): PassSpec[] {
-  return opts.clipGelu === undefined ? [] : [{ name: clipGeluPass.name, params: { cap: opts.clipGelu } }];
+  const passes: PassSpec[] = [];
+  if (opts.equalize) passes.push({ name: equalizePass.name, params: {} });
+  if (opts.clipGelu !== undefined) passes.push({ name: clipGeluPass.name, params: { cap: opts.clipGelu } });
+  return passes;
 }
 
 function checkInputs(fp32: LoadedModel, prepared: PreparedRecipe, inputs: CalibrateInputs, opts: CalibrateOptions): void {
@@ -125,7 +131,7 @@ function calibrationRecord(
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
-      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize,
+      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,
