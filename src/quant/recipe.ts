@@ -87,12 +87,18 @@ export interface RecipeRecord {
   tensors: { name: string; selected: TensorQParams }[];
 }
 
-function recordedPasses(r: RecipeRecord): PassRecord[] {
+/** The passes a calibration.json records; a file from before passes were recorded says what ran in two fields (the cap's effect unknown). */
+function recordedPasses(r: RecipeRecord): (Omit<PassRecord, 'effect'> & { effect?: Record<string, unknown> })[] {
   if (r.passes) return r.passes;
-  const passes: PassRecord[] = [{ name: 'fold-batchnorm', params: {}, effect: { folded: r.foldedBatchNorms } }];
-  if (r.clipGelu !== null) passes.push({ name: clipGeluPass.name, params: { cap: r.clipGelu }, effect: {} });
+  const passes: (Omit<PassRecord, 'effect'> & { effect?: Record<string, unknown> })[] = [
+    { name: 'fold-batchnorm', params: {}, effect: { folded: r.foldedBatchNorms } },
+  ];
+  if (r.clipGelu !== null) passes.push({ name: clipGeluPass.name, params: { cap: r.clipGelu } });
   return passes;
 }
+
+/** An effect that changed nothing (every list in it empty): such a pass need not have been recorded. */
+const changedNothing = (effect: Record<string, unknown>): boolean => Object.values(effect).every((v) => Array.isArray(v) && v.length === 0);
 
 /**
  * The recipe calibration.json (`record`, read from `path`) describes for this
@@ -104,10 +110,8 @@ export function loadRecipe(fp32: Model, record: RecipeRecord, path: string): Qua
   const prepared = prepareRecipe(fp32, { passes: recorded.map(({ name, params }) => ({ name, params })), activationType: record.activationType });
   for (const [i, p] of prepared.passes.entries()) {
     const r = recorded.find((x) => x.name === p.name);
-    const legacy = !record.passes && p.name === clipGeluPass.name; // old files did not record the cap's effect
-    if (!r || (!legacy && !isDeepStrictEqual(r.effect, p.effect))) {
-      throw fileError(path, `was made with another effect of the '${p.name}' pass (pass ${i + 1}) than this version has; re-run qtool calibrate`);
-    }
+    const same = r ? r.effect === undefined || isDeepStrictEqual(r.effect, p.effect) : changedNothing(p.effect);
+    if (!same) throw fileError(path, `was made with another effect of the '${p.name}' pass (pass ${i + 1}) than this version has; re-run qtool calibrate`);
   }
   const { plan } = prepared;
   const calibrated = new Map(record.tensors.map((t) => [t.name, t.selected]));

@@ -3,6 +3,7 @@ import type { LoadedModel } from '../onnx/model.js';
 import { graphInputs, graphOutputs } from '../onnx/graph.js';
 import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
 import { findQuantizableLayers } from '../quant/quantizable.js';
+import { foldConstantWeights } from '../quant/passes/fold-constants.js';
 import { reportHeaderFor } from '../report/io.js';
 import type { InspectReport } from '../report/schemas/inspect.js';
 
@@ -13,7 +14,9 @@ export function inspectModel(m: LoadedModel): InspectReport {
     const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op_type}` : n.op_type!;
     opCounts[key] = (opCounts[key] ?? 0) + 1;
   }
-  const parameters = (g.initializer ?? [])
+  // Weights written as Constant nodes count (and quantize) once folded, as calibrate folds them.
+  const weights = foldConstantWeights(m.model).model.graph!;
+  const parameters = (weights.initializer ?? [])
     .filter((t) => t.data_type === 1 || t.data_type === 10 || t.data_type === 11)
     .reduce((s, t) => s + sizeOf(dimsOf(t)), 0);
   return {
@@ -28,7 +31,7 @@ export function inspectModel(m: LoadedModel): InspectReport {
     outputs: graphOutputs(g),
     nodes: (g.node ?? []).length,
     opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
-    quantizableLayers: findQuantizableLayers(g).map((l) => ({
+    quantizableLayers: findQuantizableLayers(weights).map((l) => ({
       name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params,
     })),
   };

@@ -5,9 +5,11 @@ import { InputError } from '../../util/errors.js';
 import { clipGeluPass } from './clip-gelu.js';
 import { equalizePass } from './equalize.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
+import { foldConstantsPass } from './fold-constants.js';
 import type { PassRecord, PassSpec, QuantPass } from './pass.js';
 
 export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+  foldConstantsPass,
   foldBatchNormPass,
   equalizePass,
   clipGeluPass,
