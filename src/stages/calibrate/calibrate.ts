@@ -9,7 +9,8 @@ import { loadLabels, checkLabelRange } from '../../data/labels.js';
 import { collectHistograms } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import { planQuantization, type QuantPlan } from '../../quant/plan.js';
-import { buildQdqModel, type ActivationType, type QuantizedWeight } from '../../quant/qdq.js';
+import { buildQdqModel, type QuantizedWeight } from '../../quant/qdq.js';
+import type { QuantType } from '../../quant/qparams.js';
 import { prepareForQuantization, type PreparedGraph } from '../../quant/prepare.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -31,7 +32,7 @@ export interface CalibrateInputs {
 export interface CalibrateOptions {
   methods: MethodSpec[];
   perChannel: boolean;
-  activationType: ActivationType;
+  activationType: QuantType;
   /** 'best' (needs eval data), a method id, or undefined for the default. */
   select?: string;
   clipGelu?: number;
