@@ -13,7 +13,7 @@ import { registerSensitivity } from '../src/cli/commands/sensitivity.js';
 import { registerPartial } from '../src/cli/commands/partial.js';
 import { registerQat } from '../src/cli/commands/qat.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { DEFAULT_PERCENTILES, parseMethods } from '../src/stages/calibrate/methods.js';
+import { DEFAULT_PERCENTILES, parseMethods } from '../src/calib/methods.js';
 import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from '../src/stages/run/stage-options.js';
 import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
 

@@ -3,7 +3,7 @@
 // stage whose keys are that stage's flags in camelCase. Objects are strict so
 // a misspelt key is an error, not a silently ignored option.
 import { z } from 'zod';
-import { METHOD_FAMILIES } from '../stages/calibrate/methods.js';
+import { METHOD_FAMILIES } from '../calib/methods.js';
 
 const path = z.string().min(1, 'expected a file path');
 const positiveInt = z.number().int('expected a whole number').positive('expected a whole number > 0');

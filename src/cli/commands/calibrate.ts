@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { calibrate } from '../../stages/calibrate/calibrate.js';
-import { DEFAULT_PERCENTILES, parseMethods, parsePercentiles } from '../../stages/calibrate/methods.js';
+import { DEFAULT_PERCENTILES, parseMethods, parsePercentiles } from '../../calib/methods.js';
 import type { CalibrateReport } from '../../report/schemas/calibrate.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { InputError } from '../../util/errors.js';
@@ -20,6 +20,16 @@ interface Flags {
   batchSize: number;
   out: string;
   json?: boolean;
+}
+
+/** `parse`'s value; its error gets the flag in front. */
+function flagged<V>(flag: string, parse: () => V): V {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${flag}: ${e.message}`);
+    throw e;
+  }
 }
 
 function dropColour(drop: number | null): string {
@@ -85,11 +95,11 @@ export function registerCalibrate(program: Command): void {
       if (flags.activationType === 'int8') {
         process.stderr.write(chalk.yellow('qtool: warning: int8 activations are symmetric and run slower than uint8 in ONNX Runtime on x86 (often slower than FP32); uint8 is the default for speed\n'));
       }
-      const percentiles = flags.percentile ? parsePercentiles(flags.percentile) : DEFAULT_PERCENTILES;
+      const percentiles = flags.percentile ? flagged('--percentile', () => parsePercentiles(flags.percentile!)) : DEFAULT_PERCENTILES;
       const { report } = await calibrate(
         { model, data: flags.data, eval: flags.eval, labels: flags.labels },
         {
-          methods: parseMethods(flags.method, percentiles),
+          methods: flagged('--method', () => parseMethods(flags.method, percentiles)),
           perChannel: flags.perChannel && !flags.perTensor,
           activationType: flags.activationType,
           select: flags.select,

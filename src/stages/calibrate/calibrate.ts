@@ -11,6 +11,7 @@ import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import { planQuantization, type QuantPlan } from '../../quant/plan.js';
 import { buildQdqModel, type QuantizedWeight } from '../../quant/qdq.js';
 import type { QuantType } from '../../quant/qparams.js';
+import type { CalibMethod } from '../../calib/methods.js';
 import { prepareForQuantization, type PreparedGraph } from '../../quant/prepare.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -19,7 +20,6 @@ import { calibrationSchema, type Calibration } from '../../report/schemas/calibr
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
 import { collectOutputs, scoreOutputs, type ModelOutputs } from '../evaluate.js';
 import { assignQParams, type AssignedRange } from './assign.js';
-import type { MethodSpec } from './methods.js';
 import { selectMethod } from './select.js';
 
 export interface CalibrateInputs {
@@ -30,7 +30,7 @@ export interface CalibrateInputs {
 }
 
 export interface CalibrateOptions {
-  methods: MethodSpec[];
+  methods: CalibMethod[];
   perChannel: boolean;
   activationType: QuantType;
   /** 'best' (needs eval data), a method id, or undefined for the default. */

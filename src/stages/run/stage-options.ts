@@ -2,7 +2,7 @@
 // flags have (test/config.test.ts checks that they agree).
 import type { CalibrateSection, Config, PartialSection, QatSection, SensitivitySection } from '../../config/schema.js';
 import type { CalibrateInputs, CalibrateOptions } from '../calibrate/calibrate.js';
-import { DEFAULT_PERCENTILES, parseMethods } from '../calibrate/methods.js';
+import { DEFAULT_PERCENTILES, parseMethods } from '../../calib/methods.js';
 import { DEFAULT_PROXY_SAMPLES, type SensitivityOptions } from '../sensitivity/sensitivity.js';
 import type { Mode } from '../sensitivity/rank.js';
 import type { PartialOptions } from '../partial/partial.js';
