@@ -4,6 +4,7 @@ import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../onnx/model.js';
 import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../onnx/graph.js';
 import { makeTensor, tensorToArray } from '../onnx/tensor.js';
+import { InputError } from '../util/errors.js';
 
 export interface ClippedActivation {
   /** The GELU output before the cap. */
@@ -11,6 +12,16 @@ export interface ClippedActivation {
   /** The capped tensor that the rest of the graph now reads. */
   clipped: string;
   cap: number;
+}
+
+/**
+ * The cap of a clip spec, `gelu=<cap>` (`--clip-activation`, `calibrate.clipActivation`):
+ * a positive number. Errors say what is expected; the caller says where.
+ */
+export function parseClipActivation(spec: string): number {
+  const m = /^gelu=([0-9.]+)$/i.exec(spec.trim());
+  if (!m || !(Number(m[1]) > 0)) throw new InputError(`expected gelu=<positive cap>, got '${spec}'`);
+  return Number(m[1]);
 }
 
 function scalarValue(name: string, inits: ReturnType<typeof initializerMap>, producers: Map<string, Node>): number | undefined {

@@ -15,8 +15,7 @@ import { sha256, writeFileAtomic } from '../../util/files.js';
 import { buildPlannedModel, loadQuantizedModel, measureReference, measureVariant, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
 import { storeLayersInFloat16 } from './fp16-layers.js';
 import { greedySearch, lowerDrop, type Budget, type GreedyOutcome } from './greedy.js';
-
-export type FloatType = 'fp32' | 'fp16';
+import type { FloatType } from '../../config/options/partial.js';
 
 export interface PartialInputs {
   model: string;

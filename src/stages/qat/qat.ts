@@ -22,6 +22,8 @@ import { qatReportSchema, type QatEpoch, type QatFingerprint, type QatReport } f
 import { progressBar } from '../../report/progress.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { sha256, sha256File, writeFileAtomic } from '../../util/files.js';
+import { listOr } from '../../config/options.js';
+import { OPTIMIZERS, type Optimizer } from '../../config/options/qat.js';
 import { argmaxRows, matchPercent } from '../../metrics/classification.js';
 import { loadQuantizedModel, planWithFloatLayers, type QuantizedModel } from '../quantized-model.js';
 import { collectOutputs } from '../evaluate.js';
@@ -41,7 +43,7 @@ export interface QatOptions {
   epochs: number;
   baseLr?: number;
   lr?: number;
-  optimizer: 'adam' | 'sgd';
+  optimizer: Optimizer;
   batchSize: number;
   learnRanges: boolean;
   outDir: string;
@@ -88,7 +90,7 @@ function checkOptions(inputs: QatInputs, opts: QatOptions): void {
   positive('--batch-size', opts.batchSize, true);
   positive('--base-lr', opts.baseLr, false);
   positive('--lr', opts.lr, false);
-  if (opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new InputError(`--optimizer: expected adam or sgd, got '${String(opts.optimizer)}'`);
+  if (!OPTIMIZERS.includes(opts.optimizer)) throw new InputError(`--optimizer: expected ${listOr(OPTIMIZERS)}, got '${String(opts.optimizer)}'`);
   if (Boolean(inputs.eval) !== Boolean(inputs.labels)) throw new InputError('--eval and --labels go together');
   if (opts.maxDrop !== undefined && (!Number.isFinite(opts.maxDrop) || opts.maxDrop < 0)) {
     throw new InputError(`--max-drop takes accuracy points >= 0, got ${opts.maxDrop}`);

@@ -18,7 +18,10 @@ import { partial } from '../partial/partial.js';
 import { qatFinetune, QatInterruptedError } from '../qat/qat.js';
 import { afterCalibrate, afterPartial, meets, pickFinal, type Budget } from './decide.js';
 import { FileHashes, fingerprint, previousRun, reusable } from './reuse.js';
-import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from './stage-options.js';
+import { calibrateOptions } from '../calibrate/options.js';
+import { sensitivityOptions } from '../sensitivity/options.js';
+import { partialOptions } from '../partial/options.js';
+import { qatOptions } from '../qat/options.js';
 
 type StageName = RunStage['name'];
 const layers = (n: number) => `${n} float layer${n === 1 ? '' : 's'}`;
@@ -94,7 +97,8 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
   const noOut = <O extends { outDir: string }>(o: O) => ({ ...o, outDir: undefined });
   const evalFiles = { eval: c.data.eval, evalLabels: c.data.evalLabels };
 
-  const [calIn, calOpts] = calibrateArgs(c, c.calibrate, out);
+  const calIn = { model: c.model, data: c.data.calibration, eval: c.data.eval, labels: c.data.evalLabels };
+  const calOpts = calibrateOptions(c.calibrate, out);
   const cal = await stage({
     name: 'calibrate', reason: 'the PTQ baseline',
     inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles }, options: noOut(calOpts),
@@ -145,7 +149,12 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
           { ...partialOptions(c.partial, c.maxDrop, capped), maxDrop: undefined, keepFloat: next.startFloatLayers });
         start = join(capped, 'partial.json');
       }
-      const [qatIn, qatOpts] = qatArgs(c, c.qat, calibration, start, out);
+      // Without training labels, QAT distils from the FP32 model; the run's budget is QAT's.
+      const qatIn = {
+        model: c.model, calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels,
+        distill: c.qat.distill ?? !c.data.trainLabels, eval: c.data.eval, labels: c.data.evalLabels,
+      };
+      const qatOpts = qatOptions({ ...c.qat, maxDrop: c.maxDrop }, out);
       const t0 = performance.now();
       await stage<QatReport>({
         name: 'qat', reason: next.qat,
