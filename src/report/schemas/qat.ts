@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPTIMIZERS } from '../../config/options/qat.js';
 import { reportHeader } from '../io.js';
 
 const accuracyOn = z.object({
@@ -38,7 +39,7 @@ export const qatFingerprintSchema = z.object({
   labels: sha256.nullable(),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
-  optimizer: z.enum(['adam', 'sgd']),
+  optimizer: z.enum(OPTIMIZERS),
   lr0: z.number().positive(),
   learnRanges: z.boolean(),
 });
@@ -79,7 +80,7 @@ export const qatReportSchema = z.object({
   backend: z.object({ name: z.string(), native: z.boolean(), fallbackReason: z.string().nullable() }),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
-  optimizer: z.enum(['adam', 'sgd']),
+  optimizer: z.enum(OPTIMIZERS),
   learnRanges: z.boolean(),
   steps: z.number().int().positive(),
   /** Starting learning rate (1% of the base LR, or exactly --lr), cosine-annealed to 0. */
