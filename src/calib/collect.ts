@@ -13,7 +13,7 @@ import type { Model } from '../onnx/model.js';
 import { exposeTensorsInBytes } from '../onnx/rewrite.js';
 import { createSession } from '../runtime/session.js';
 import { runBatches } from '../runtime/run.js';
-import { progressBar } from '../report/progress.js';
+import { progressBar } from '../util/progress.js';
 import type { Dataset } from '../data/dataset.js';
 import { TensorHistogram } from './histogram.js';
 import type { FromWorker, ToWorker } from './histogram-worker.js';

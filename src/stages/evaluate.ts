@@ -3,7 +3,7 @@
 import { argmaxRows, matchPercent, sqnrDb } from '../metrics/classification.js';
 import { createSession, type SessionOptions } from '../runtime/session.js';
 import { median, runBatches } from '../runtime/run.js';
-import { progressBar } from '../report/progress.js';
+import { progressBar } from '../util/progress.js';
 import type { Dataset } from '../data/dataset.js';
 
 export interface ModelOutputs {

@@ -6,7 +6,7 @@ import { encodeModel, loadModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
-import { progressBar } from '../../report/progress.js';
+import { progressBar } from '../../util/progress.js';
 import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';

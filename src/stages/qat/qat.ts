@@ -19,7 +19,7 @@ import { CHECKPOINT_FILE, checkFingerprint, readCheckpoint, writeCheckpoint, typ
 import { readReport, reportHeaderFor, writeReport, QTOOL_VERSION } from '../../report/io.js';
 import { partialReportSchema } from '../../report/schemas/partial.js';
 import { qatReportSchema, type QatEpoch, type QatFingerprint, type QatReport } from '../../report/schemas/qat.js';
-import { progressBar } from '../../report/progress.js';
+import { progressBar } from '../../util/progress.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { sha256, sha256File, writeFileAtomic } from '../../util/files.js';
 import { listOr } from '../../config/options.js';

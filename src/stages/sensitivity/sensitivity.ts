@@ -8,7 +8,7 @@ import { encodeModel, loadModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
-import { progressBar } from '../../report/progress.js';
+import { progressBar } from '../../util/progress.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
