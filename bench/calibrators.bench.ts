@@ -2,7 +2,7 @@
 // values into a histogram, in CPU milliseconds (best of several runs, so a
 // busy machine does not inflate it). Run: node dist/bench/calibrators.bench.js
 import { HIST_BINS, TensorHistogram } from '../src/calib/histogram.js';
-import { calibOptions, rangeFor, type CalibMethod } from '../src/calib/methods.js';
+import { calibOptions, parseMethods, rangeFor } from '../src/calib/methods.js';
 
 function cpuMs(f: () => void): number {
   const t0 = process.cpuUsage();
@@ -15,7 +15,7 @@ const best = (n: number, f: () => void) => Math.min(...Array.from({ length: n },
 // Every bin non-empty: the worst case for all methods.
 const x = Float32Array.from({ length: 3 * HIST_BINS }, (_, i) => -1024 + (2048 * (i + 0.5)) / (3 * HIST_BINS));
 const h = TensorHistogram.of(x);
-const methods: CalibMethod[] = [{ family: 'max' }, { family: 'percentile', percentile: 99.99 }, { family: 'mse' }, { family: 'entropy' }];
+const methods = parseMethods('max,percentile,mse,entropy', [99.99]);
 for (const m of methods) {
   for (const [name, opts] of [['uint8 asymmetric', calibOptions('uint8', false)], ['int8 symmetric', calibOptions('int8', true)]] as const) {
     rangeFor(m, h, opts);

@@ -8,7 +8,7 @@ import { calibrateMax } from '../src/calib/max.js';
 import { calibratePercentile } from '../src/calib/percentile.js';
 import { calibrateEntropy } from '../src/calib/entropy.js';
 import { calibrateMse } from '../src/calib/mse.js';
-import { calibOptions, calibratorFor, CALIBRATORS, rangeFor, type CalibMethod } from '../src/calib/methods.js';
+import { calibOptions, calibratorFor, CALIBRATORS, parseMethods, rangeFor } from '../src/calib/methods.js';
 import type { Range } from '../src/calib/range.js';
 import { fakeQuant } from '../src/quant/fake-quant.js';
 import { qparamsFromRange } from '../src/quant/qparams.js';
@@ -415,7 +415,7 @@ test('mse: asymmetric alpha * [min, max] beats max and neighbouring alphas on th
 });
 
 test('every method: range contains 0, stays in the hull; empty and all-zero histograms give [0, 0]', () => {
-  const methods: CalibMethod[] = [{ family: 'max' }, { family: 'entropy' }, { family: 'mse' }, { family: 'percentile', percentile: 99.9 }];
+  const methods = parseMethods('max,entropy,mse,percentile', [99.9]);
   const datasets = [
     gaussian(5000, 41),
     Float32Array.from(gaussian(5000, 42), (v) => Math.abs(v) + 0.5), // all positive, min > 0

@@ -13,7 +13,7 @@ import { collectOutputs } from '../src/runtime/outputs.js';
 import { equalize } from '../src/quant/passes/equalize.js';
 import { foldBatchNormReport } from '../src/quant/passes/fold-batchnorm.js';
 import { calibrate } from '../src/stages/calibrate/calibrate.js';
-import { parseMethods } from '../src/stages/calibrate/methods.js';
+import { parseMethods } from '../src/calib/methods.js';
 import { repoPath, tempDir } from './helpers.js';
 import { headNpy, makeOutlierModel, OUTLIER } from './outlier.js';
 

@@ -2,6 +2,7 @@
 // never a stack trace.
 import chalk from 'chalk';
 import { toJson } from '../report/io.js';
+import { positiveInt } from '../config/options.js';
 
 export function fail(message: string, code: number): never {
   process.stderr.write(`${chalk.red('qtool: error:')} ${message.split('\n')[0]}\n`);
@@ -26,10 +27,7 @@ export function emit<R>(report: R, json: boolean | undefined, summary: (r: R) =>
   process.stdout.write(json ? toJson(report) : summary(report) + '\n');
 }
 
+/** A commander parser for a flag that takes a positive whole number (the stage commands' come from their option tables). */
 export function parsePositiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) fail(`${flag} takes a positive whole number, got '${v}'`, 2);
-    return n;
-  };
+  return (v: string): number => positiveInt(v, flag);
 }

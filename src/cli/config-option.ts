@@ -1,11 +1,13 @@
 // `--config FILE` on the stage commands, added once for all of them: before
 // the action runs, every option the user did not type takes its value from
-// the command's config section (keys are the options' camelCase names) and
-// the input files from the config's model and data. Flags always win.
+// the command's config section (keys are the options' camelCase names; the
+// values are already what the flags' parsers make of text) and the input
+// files from the config's model and data. Flags always win.
 import { join } from 'node:path';
-import type { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { RUN_ONLY_KEYS, type Config, type SectionName } from '../config/schema.js';
+import type { OptionTable } from '../config/options.js';
+import { SECTION_OPTIONS, type Config, type SectionName } from '../config/schema.js';
 import { InputError } from '../util/errors.js';
 
 interface FileSource {
@@ -54,13 +56,6 @@ const BINDINGS: Record<string, Binding> = {
   },
 };
 
-/** A config value as commander would have stored the typed flag. */
-function asOptionValue(opt: Option, v: unknown): unknown {
-  if (opt.isBoolean()) return Boolean(v);
-  const text = Array.isArray(v) ? v.join(',') : String(v);
-  return opt.parseArg ? opt.parseArg(text, undefined) : text;
-}
-
 function addConfigOption(cmd: Command, b: Binding): void {
   const byKey = new Map(cmd.options.map((o) => [o.attributeName(), o]));
   // Values the config can supply may be left off the command line: checked after filling.
@@ -76,10 +71,12 @@ function addConfigOption(cmd: Command, b: Binding): void {
       const c = loadConfig(file).config;
       const typed = (key: string) => action.getOptionValueSource(key) === 'cli';
       const isSet = (key: string) => action.getOptionValue(key) !== undefined && action.getOptionValueSource(key) !== 'default';
-      const set = (key: string, v: unknown) => action.setOptionValueWithSource(key, asOptionValue(byKey.get(key)!, v), 'config');
+      const set = (key: string, v: unknown) => action.setOptionValueWithSource(key, v, 'config');
       if (modelArg?.name() === 'model' && action.processedArgs[0] === undefined) action.processedArgs[0] = c.model;
+      const table: OptionTable = b.section ? SECTION_OPTIONS[b.section] : {};
       for (const [key, v] of Object.entries(b.section ? c[b.section] : {})) {
-        if (RUN_ONLY_KEYS.has(key) || v === undefined || typed(key)) continue;
+        // Config-only keys (partial.maxFloatLayers) are qtool run's.
+        if (table[key]?.flags === undefined || v === undefined || typed(key)) continue;
         if (!byKey.has(key)) throw new InputError(`${file}: ${b.section}.${key}: not an option of qtool ${cmd.name()}`);
         set(key, v);
       }

@@ -2,6 +2,7 @@
 // records: the fingerprint a resume must match and the per-epoch log, which
 // qat.json repeats.
 import { z } from 'zod';
+import { OPTIMIZERS } from '../config/options/qat.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -32,7 +33,7 @@ export const qatFingerprintSchema = z.object({
   labels: sha256.nullable(),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
-  optimizer: z.enum(['adam', 'sgd']),
+  optimizer: z.enum(OPTIMIZERS),
   lr0: z.number().positive(),
   learnRanges: z.boolean(),
 });

@@ -27,6 +27,7 @@ import { OnnxTfGraph, tensorsFromFeeds } from './executor.js';
 import type { QatGraph } from './qat-graph.js';
 import { buildQdqModel } from '../quant/qdq.js';
 import { mulberry32 } from '../util/random.js';
+import type { Optimizer as OptimizerName } from '../config/options/qat.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -35,7 +36,7 @@ export interface TrainOptions {
   baseLr?: number;
   /** Exact starting learning rate (overrides baseLr). */
   lr?: number;
-  optimizer?: 'adam' | 'sgd';
+  optimizer?: OptimizerName;
   /** SGD momentum (default 0.9). */
   momentum?: number;
   /** Class labels (cross-entropy); without them, distillation from the FP32 model. */

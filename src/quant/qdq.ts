@@ -4,17 +4,15 @@ import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../onnx/model.js';
 import { attrInt, initializerMap } from '../onnx/graph.js';
 import { makeTensor, tensorToArray, type TypedArray } from '../onnx/tensor.js';
-import { quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor } from './qparams.js';
+import { quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, type QuantType } from './qparams.js';
 import { quantizeBias } from './bias.js';
 import type { QuantPlan } from './plan.js';
 import type { QuantLayer } from './quantizable.js';
 
-export type ActivationType = 'uint8' | 'int8';
-
 export interface TensorQParams {
   scale: number;
   zeroPoint: number;
-  type: ActivationType;
+  type: QuantType;
 }
 
 export interface QdqOptions {
@@ -45,7 +43,7 @@ function node(op: string, inputs: string[], outputs: string[], name: string, axi
   return n;
 }
 
-function scalar(name: string, type: 'float32' | ActivationType | 'int32', v: number): onnx.TensorProto {
+function scalar(name: string, type: 'float32' | QuantType | 'int32', v: number): onnx.TensorProto {
   const data: TypedArray = type === 'float32' ? Float32Array.of(v) : type === 'uint8' ? Uint8Array.of(v) : type === 'int8' ? Int8Array.of(v) : Int32Array.of(v);
   return makeTensor(name, type, [], data);
 }

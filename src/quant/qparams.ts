@@ -4,7 +4,9 @@
 // compute_scale_zp, quantize_data) so that a model written by qtool holds the
 // same numbers ORT's own quantizer would write.
 
-export type QuantType = 'uint8' | 'int8';
+/** The quantized integer types: uint8 (asymmetric activations, fast on x86) and int8. */
+export const QUANT_TYPES = ['uint8', 'int8'] as const;
+export type QuantType = (typeof QUANT_TYPES)[number];
 export type QuantArray = Uint8Array | Int8Array;
 
 export interface QParams {

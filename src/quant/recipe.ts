@@ -21,7 +21,8 @@ import { applyPasses } from './passes/index.js';
 import type { PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
-import { buildQdqModel, type ActivationType, type QuantizedWeight, type TensorQParams } from './qdq.js';
+import { buildQdqModel, type QuantizedWeight, type TensorQParams } from './qdq.js';
+import type { QuantType } from './qparams.js';
 import type { QuantLayer } from './quantizable.js';
 
 export interface QuantRecipe {
@@ -35,7 +36,7 @@ export interface QuantRecipe {
   /** Scale and zero point of every tensor in `plan`. */
   qparams: Map<string, TensorQParams>;
   perChannel: boolean;
-  activationType: ActivationType;
+  activationType: QuantType;
   /** The calibration method the qparams come from. */
   method: string;
   /** Layers kept in float, in the order given. */
@@ -53,7 +54,7 @@ export interface PreparedRecipe {
 
 export interface PrepareOptions {
   passes: readonly PassSpec[];
-  activationType: ActivationType;
+  activationType: QuantType;
 }
 
 export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe {
@@ -66,7 +67,7 @@ export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe
 /** A calibrated recipe with every layer quantized. */
 export function calibratedRecipe(
   prepared: PreparedRecipe, qparams: Map<string, TensorQParams>,
-  opts: { perChannel: boolean; activationType: ActivationType; method: string; weightCache?: Map<string, QuantizedWeight> },
+  opts: { perChannel: boolean; activationType: QuantType; method: string; weightCache?: Map<string, QuantizedWeight> },
 ): QuantRecipe {
   return {
     ...prepared, full: prepared.plan, qparams, perChannel: opts.perChannel, activationType: opts.activationType,
@@ -77,7 +78,7 @@ export function calibratedRecipe(
 /** What calibration.json holds of a recipe (the fields the loader needs). */
 export interface RecipeRecord {
   perChannel: boolean;
-  activationType: ActivationType;
+  activationType: QuantType;
   selectedMethod: string;
   /** Absent in files written before passes were recorded: then clipGelu and foldedBatchNorms say what ran. */
   passes?: PassRecord[];

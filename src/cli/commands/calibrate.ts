@@ -1,23 +1,17 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { calibrate } from '../../stages/calibrate/calibrate.js';
-import { DEFAULT_PERCENTILES, parseMethods, parsePercentiles } from '../../stages/calibrate/methods.js';
+import { calibrateOptions } from '../../stages/calibrate/options.js';
+import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
 import type { CalibrateReport } from '../../report/schemas/calibrate.js';
 import { fmt, renderTable } from '../../report/table.js';
-import { InputError } from '../../util/errors.js';
-import { action, emit, parsePositiveInt } from '../action.js';
+import { action, emit } from '../action.js';
+import { addOptions, sectionOf } from '../options.js';
 
 interface Flags {
   data: string;
-  method: string;
-  percentile?: string;
   eval?: string;
   labels?: string;
-  perChannel: boolean;
-  activationType: string;
-  select?: string;
-  clipActivation?: string;
-  batchSize: number;
   out: string;
   json?: boolean;
 }
@@ -55,48 +49,21 @@ function summary(r: CalibrateReport): string {
 }
 
 export function registerCalibrate(program: Command): void {
-  program
+  const cmd = program
     .command('calibrate')
     .description('post-training quantization: calibrate activation ranges, write an INT8 QDQ model, compare methods')
     .argument('<model>', 'FP32 ONNX model')
-    .requiredOption('--data <file>', 'calibration inputs (.npy or .npz)')
-    .option('--method <list>', 'all, or a comma list of max, entropy, percentile, mse', 'all')
-    .option('--percentile <list>', `percentiles for the percentile method (default ${DEFAULT_PERCENTILES.join(',')})`)
+    .requiredOption('--data <file>', 'calibration inputs (.npy or .npz)');
+  addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
-    .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)')
-    .option('--per-channel', 'weights: int8 symmetric per output channel (default)', true)
-    .option('--per-tensor', 'weights: one scale per tensor')
-    .option('--activation-type <type>', 'uint8 (asymmetric, fast on x86) or int8 (symmetric)', 'uint8')
-    .option('--select <method>', "'best' (needs --eval) or a method id such as percentile-99.99")
-    .option('--clip-activation <spec>', "cap activations before calibration, e.g. 'gelu=10' (Wu et al.'s GELU10)")
-    .option('--batch-size <n>', 'samples per forward pass', parsePositiveInt('--batch-size'), 32)
+    .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
+  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'batchSize')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
-    .action(action(async (model: string, flags: Flags & { perTensor?: boolean }) => {
-      if (flags.activationType !== 'uint8' && flags.activationType !== 'int8') {
-        throw new InputError(`--activation-type: expected uint8 or int8, got '${flags.activationType}'`);
-      }
-      let clipGelu: number | undefined;
-      if (flags.clipActivation !== undefined) {
-        const m = /^gelu=([0-9.]+)$/i.exec(flags.clipActivation.trim());
-        if (!m || !(Number(m[1]) > 0)) throw new InputError(`--clip-activation: expected gelu=<positive cap>, got '${flags.clipActivation}'`);
-        clipGelu = Number(m[1]);
-      }
-      if (flags.activationType === 'int8') {
-        process.stderr.write(chalk.yellow('qtool: warning: int8 activations are symmetric and run slower than uint8 in ONNX Runtime on x86 (often slower than FP32); uint8 is the default for speed\n'));
-      }
-      const percentiles = flags.percentile ? parsePercentiles(flags.percentile) : DEFAULT_PERCENTILES;
+    .action(action(async (model: string, flags: Flags, self: Command) => {
       const { report } = await calibrate(
         { model, data: flags.data, eval: flags.eval, labels: flags.labels },
-        {
-          methods: parseMethods(flags.method, percentiles),
-          perChannel: flags.perChannel && !flags.perTensor,
-          activationType: flags.activationType,
-          select: flags.select,
-          clipGelu,
-          batchSize: flags.batchSize,
-          outDir: flags.out,
-        },
+        calibrateOptions(sectionOf(CALIBRATE_OPTIONS, self), flags.out),
       );
       emit(report, flags.json, summary);
     }));

@@ -1,23 +1,20 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { partial, type FloatType } from '../../stages/partial/partial.js';
+import { partial } from '../../stages/partial/partial.js';
+import { partialOptions } from '../../stages/partial/options.js';
+import { PARTIAL_OPTIONS } from '../../config/options/partial.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
 import { fmt, renderTable } from '../../report/table.js';
-import { CheckFailedError, InputError } from '../../util/errors.js';
+import { CheckFailedError } from '../../util/errors.js';
+import { action, emit } from '../action.js';
+import { addOptions, sectionOf } from '../options.js';
 import { atMost } from '../../metrics/metric.js';
-import { numberFlag } from '../number-flag.js';
-import { action, emit, parsePositiveInt } from '../action.js';
 
 interface Flags {
   calibration: string;
   sensitivity: string;
   data: string;
   labels?: string;
-  maxDrop?: string;
-  keepFloat?: string;
-  floatType: string;
-  maxSamples?: number;
-  batchSize: number;
   out: string;
   json?: boolean;
 }
@@ -47,35 +44,22 @@ function summary(r: PartialReport): string {
 }
 
 export function registerPartial(program: Command): void {
-  program
+  const cmd = program
     .command('partial')
     .description('keep the most sensitive layers in float until an accuracy budget is met (or exactly K)')
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
     .requiredOption('--sensitivity <file>', 'sensitivity.json written by qtool sensitivity for this model')
     .requiredOption('--data <file>', 'evaluation inputs (.npy or .npz)')
-    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)')
-    .option('--max-drop <points>', 'accuracy budget: the largest drop against FP32, in percentage points')
-    .option('--keep-float <k>', 'keep exactly the K most sensitive layers in float')
-    .option('--float-type <type>', 'fp32, or fp16 (weights stored in half precision, computed in fp32)', 'fp32')
-    .option('--max-samples <n>', 'evaluate only the first N samples', parsePositiveInt('--max-samples'))
-    .option('--batch-size <n>', 'samples per forward pass', parsePositiveInt('--batch-size'), 32)
+    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)');
+  addOptions(cmd, PARTIAL_OPTIONS)
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
-    .action(action(async (model: string, flags: Flags) => {
-      if (flags.floatType !== 'fp32' && flags.floatType !== 'fp16') {
-        throw new InputError(`--float-type: expected fp32 or fp16, got '${flags.floatType}'`);
-      }
+    .action(action(async (model: string, flags: Flags, self: Command) => {
+      // With --config, its top-level maxDrop has been filled in as --max-drop when no budget was given.
       const report = await partial(
         { model, calibration: flags.calibration, sensitivity: flags.sensitivity, data: flags.data, labels: flags.labels },
-        {
-          maxDrop: numberFlag('--max-drop', flags.maxDrop),
-          keepFloat: numberFlag('--keep-float', flags.keepFloat, true),
-          floatType: flags.floatType as FloatType,
-          maxSamples: flags.maxSamples,
-          batchSize: flags.batchSize,
-          outDir: flags.out,
-        },
+        partialOptions(sectionOf(PARTIAL_OPTIONS, self), undefined, flags.out),
       );
       emit(report, flags.json, summary);
       if (!report.met) throw new CheckFailedError(report.message);

@@ -1,31 +1,25 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { qatFinetune } from '../../stages/qat/qat.js';
+import { qatOptions } from '../../stages/qat/options.js';
+import { QAT_OPTIONS } from '../../config/options/qat.js';
 import type { QatReport } from '../../report/schemas/qat.js';
 import { fmt } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
-import { numberFlag } from '../number-flag.js';
 import { interruptible } from '../interruptible.js';
 import { printQatEvent } from '../qat-events.js';
 import { action, emit } from '../action.js';
+import { addOptions, sectionOf } from '../options.js';
 
 interface Flags {
   calibration: string;
   partial?: string;
   train: string;
   trainLabels?: string;
-  distill?: boolean;
-  epochs: string;
-  baseLr?: string;
-  lr?: string;
-  optimizer: string;
-  batchSize: string;
-  learnRanges?: boolean;
   eval?: string;
   labels?: string;
   out: string;
   resume?: boolean;
-  maxDrop?: string;
   json?: boolean;
 }
 
@@ -54,44 +48,30 @@ function summary(r: QatReport): string {
 }
 
 export function registerQat(program: Command): void {
-  program
+  const cmd = program
     .command('qat-finetune')
     .description('quantization-aware fine-tuning of the calibrated model (TensorFlow.js), exported as an INT8 QDQ model')
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
     .option('--partial <file>', 'partial.json written by qtool partial: its float layers stay float')
     .requiredOption('--train <file>', 'training inputs (.npy or .npz)')
-    .option('--train-labels <file>', 'class labels for --train (cross-entropy loss)')
-    .option('--distill', 'no labels: distil from the FP32 model (KL divergence)')
-    .option('--epochs <n>', 'passes over the training data', '2')
-    .option('--base-lr <lr>', 'learning rate of the original training; QAT starts at 1% of it (default 0.01)')
-    .option('--lr <lr>', 'exact starting learning rate (instead of --base-lr)')
-    .option('--optimizer <name>', 'adam or sgd (momentum 0.9)', 'adam')
-    .option('--batch-size <n>', 'samples per training step', '32')
-    .option('--learn-ranges', 'also learn the activation and weight scales (LSQ)')
+    .option('--train-labels <file>', 'class labels for --train (cross-entropy loss)');
+  addOptions(cmd, QAT_OPTIONS, 'distill', 'epochs', 'baseLr', 'lr', 'optimizer', 'batchSize', 'learnRanges')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
-    .option('--labels <file>', 'labels for --eval')
-    .option('--max-drop <points>', 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)')
+    .option('--labels <file>', 'labels for --eval');
+  addOptions(cmd, QAT_OPTIONS, 'maxDrop')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--resume', 'continue from OUT/qat.checkpoint (written after each epoch) of a run with the same inputs and options')
     .option('--json', 'print the report as JSON on stdout')
-    .action(action(async (model: string, flags: Flags) => {
+    .action(action(async (model: string, flags: Flags, self: Command) => {
+      const section = sectionOf(QAT_OPTIONS, self);
       // Ctrl-C stops after the current step and keeps the last epoch's checkpoint.
       const r = await interruptible((signal) => qatFinetune(
-        { model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels, distill: flags.distill, eval: flags.eval, labels: flags.labels },
         {
-          epochs: numberFlag('--epochs', flags.epochs)!,
-          baseLr: numberFlag('--base-lr', flags.baseLr),
-          lr: numberFlag('--lr', flags.lr),
-          optimizer: flags.optimizer as 'adam' | 'sgd',
-          batchSize: numberFlag('--batch-size', flags.batchSize)!,
-          learnRanges: Boolean(flags.learnRanges),
-          outDir: flags.out,
-          resume: Boolean(flags.resume),
-          maxDrop: numberFlag('--max-drop', flags.maxDrop),
-          signal,
-          onEvent: printQatEvent,
+          model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels,
+          distill: section.distill, eval: flags.eval, labels: flags.labels,
         },
+        { ...qatOptions(section, flags.out), resume: Boolean(flags.resume), signal, onEvent: printQatEvent },
       ));
       if ('exitCode' in r) return r.exitCode;
       const report = r.done;

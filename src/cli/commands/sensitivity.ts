@@ -1,29 +1,23 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { DEFAULT_PROXY_SAMPLES, sensitivity } from '../../stages/sensitivity/sensitivity.js';
-import type { Metric, Mode } from '../../stages/sensitivity/rank.js';
+import { sensitivity } from '../../stages/sensitivity/sensitivity.js';
+import { sensitivityOptions } from '../../stages/sensitivity/options.js';
 import type { ProxyLayer } from '../../stages/sensitivity/proxy.js';
+import { withDefaults } from '../../config/options.js';
+import { SENSITIVITY_OPTIONS, type Mode } from '../../config/options/sensitivity.js';
 import type { SensitivityLayer, SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { fmt, renderTable } from '../../report/table.js';
-import { InputError } from '../../util/errors.js';
-import { action, emit, parsePositiveInt } from '../action.js';
+import { action, emit } from '../action.js';
+import { addOptions, sectionOf } from '../options.js';
 
 interface Flags {
   calibration: string;
   data: string;
   labels?: string;
-  mode: string;
-  metric?: string;
-  maxSamples?: number;
-  proxySamples: number;
-  batchSize: number;
-  top: number;
   out: string;
   json?: boolean;
 }
 
-const MODES: Record<string, Mode[]> = { fallback: ['fallback'], quantize: ['quantize'], both: ['fallback', 'quantize'] };
-const METRICS: Metric[] = ['top1', 'agreement', 'sqnr'];
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
 /** A horizontal bar of `value / max` of `width` cells, in eighths of a cell. */
@@ -34,7 +28,7 @@ function bar(value: number, max: number, width: number): string {
 }
 
 function chart(r: SensitivityReport, top: number): string {
-  const mode: 'fallback' | 'quantize' = r.modes.includes('fallback') ? 'fallback' : 'quantize';
+  const mode: Mode = r.modes.includes('fallback') ? 'fallback' : 'quantize';
   const rows = r.ranking.slice(0, top).map((name) => r.layers.find((l) => l.name === name)!);
   const max = Math.max(0, ...rows.map((l) => l[mode]!.impact));
   const colour = (v: number) => (v >= 0.5 * max ? chalk.red : v >= 0.15 * max ? chalk.yellow : chalk.green);
@@ -77,39 +71,22 @@ function showProxy(layers: ProxyLayer[], ranking: string[], seconds: number): vo
 }
 
 export function registerSensitivity(program: Command): void {
-  program
+  const cmd = program
     .command('sensitivity')
     .description('rank the layers by the accuracy they cost when quantized (fallback: kept in float; quantize: alone)')
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
     .requiredOption('--data <file>', 'evaluation inputs (.npy or .npz)')
-    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)')
-    .option('--mode <mode>', 'fallback, quantize or both', 'fallback')
-    .option('--metric <metric>', 'top1 (default with labels), agreement (default without) or sqnr')
-    .option('--max-samples <n>', 'evaluate only the first N samples', parsePositiveInt('--max-samples'))
-    .option('--proxy-samples <n>', 'samples for the quick proxy ranking', parsePositiveInt('--proxy-samples'), DEFAULT_PROXY_SAMPLES)
-    .option('--batch-size <n>', 'samples per forward pass', parsePositiveInt('--batch-size'), 32)
-    .option('--top <n>', 'layers shown in the chart', parsePositiveInt('--top'), 10)
+    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)');
+  addOptions(cmd, SENSITIVITY_OPTIONS)
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
-    .action(action(async (model: string, flags: Flags) => {
-      const modes = MODES[flags.mode];
-      if (!modes) throw new InputError(`--mode: expected fallback, quantize or both, got '${flags.mode}'`);
-      if (flags.metric !== undefined && !METRICS.includes(flags.metric as Metric)) {
-        throw new InputError(`--metric: expected ${METRICS.join(', ')}, got '${flags.metric}'`);
-      }
+    .action(action(async (model: string, flags: Flags, self: Command) => {
+      const section = sectionOf(SENSITIVITY_OPTIONS, self);
       const report = await sensitivity(
         { model, calibration: flags.calibration, data: flags.data, labels: flags.labels },
-        {
-          modes,
-          metric: flags.metric as Metric | undefined,
-          maxSamples: flags.maxSamples,
-          proxySamples: flags.proxySamples,
-          batchSize: flags.batchSize,
-          outDir: flags.out,
-          onProxy: flags.json ? undefined : showProxy,
-        },
+        { ...sensitivityOptions(section, flags.out), onProxy: flags.json ? undefined : showProxy },
       );
-      emit(report, flags.json, (r) => summary(r, flags.top));
+      emit(report, flags.json, (r) => summary(r, withDefaults(SENSITIVITY_OPTIONS, section).top));
     }));
 }

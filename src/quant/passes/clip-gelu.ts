@@ -6,6 +6,7 @@ import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } fro
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import { z } from 'zod';
 import type { PassRecord, QuantPass } from './pass.js';
+import { InputError } from '../../util/errors.js';
 
 export interface ClippedActivation {
   /** The GELU output before the cap. */
@@ -13,6 +14,16 @@ export interface ClippedActivation {
   /** The capped tensor that the rest of the graph now reads. */
   clipped: string;
   cap: number;
+}
+
+/**
+ * The cap of a clip spec, `gelu=<cap>` (`--clip-activation`, `calibrate.clipActivation`):
+ * a positive number. Errors say what is expected; the caller says where.
+ */
+export function parseClipActivation(spec: string): number {
+  const m = /^gelu=([0-9.]+)$/i.exec(spec.trim());
+  if (!m || !(Number(m[1]) > 0)) throw new InputError(`expected gelu=<positive cap>, got '${spec}'`);
+  return Number(m[1]);
 }
 
 function scalarValue(name: string, inits: ReturnType<typeof initializerMap>, producers: Map<string, Node>): number | undefined {

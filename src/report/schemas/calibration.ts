@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUANT_TYPES } from '../../quant/qparams.js';
 import { reportHeader } from '../io.js';
 
 const range = z.object({ min: z.number(), max: z.number() });
@@ -10,7 +11,7 @@ export const calibrationSchema = z.object({
   data: z.object({ path: z.string(), samples: z.number() }),
   selectedMethod: z.string(),
   perChannel: z.boolean(),
-  activationType: z.enum(['uint8', 'int8']),
+  activationType: z.enum(QUANT_TYPES),
   /**
    * The recipe's passes in the order they ran, with their parameters and
    * effect (src/quant/passes/); every later stage replays them and checks the
@@ -37,7 +38,7 @@ export const calibrationSchema = z.object({
     /** The range each method chose. */
     ranges: z.record(z.string(), range),
     sharesScaleWith: z.string().nullable(),
-    selected: range.extend({ scale: z.number().positive(), zeroPoint: z.number().int(), type: z.enum(['uint8', 'int8']) }),
+    selected: range.extend({ scale: z.number().positive(), zeroPoint: z.number().int(), type: z.enum(QUANT_TYPES) }),
   })),
 });
 export type Calibration = z.infer<typeof calibrationSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
 
 const point = z.object({
@@ -28,7 +29,7 @@ export const partialReportSchema = z.object({
   data: z.object({ path: z.string(), samples: z.number().int().positive() }),
   labels: z.string().nullable(),
   accuracyMetric: z.enum(['top1', 'agreement']),
-  floatType: z.enum(['fp32', 'fp16']),
+  floatType: z.enum(FLOAT_TYPES),
   budget: z.object({ maxDrop: z.number().nullable(), keepFloat: z.number().int().nullable() }),
   fp32: z.object({ accuracy: z.number(), medianBatchMs: z.number(), sizeBytes: z.number().int() }),
   totalLayers: z.number().int(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPTIMIZERS } from '../../config/options/qat.js';
 import { reportHeader } from '../io.js';
 import { qatEpochSchema } from '../../qat/checkpoint-schema.js';
 
@@ -25,7 +26,7 @@ export const qatReportSchema = z.object({
   backend: z.object({ name: z.string(), native: z.boolean(), fallbackReason: z.string().nullable() }),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
-  optimizer: z.enum(['adam', 'sgd']),
+  optimizer: z.enum(OPTIMIZERS),
   learnRanges: z.boolean(),
   steps: z.number().int().positive(),
   /** Starting learning rate (1% of the base LR, or exactly --lr), cosine-annealed to 0. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { reportHeader } from '../io.js';
 
 const measured = {
@@ -51,8 +52,8 @@ export const sensitivityReportSchema = z.object({
   calibration: z.object({ path: z.string(), sha256: z.string(), method: z.string() }),
   data: z.object({ path: z.string(), samples: z.number().int().positive() }),
   labels: z.string().nullable(),
-  modes: z.array(z.enum(['fallback', 'quantize'])).min(1),
-  metric: z.enum(['top1', 'agreement', 'sqnr']),
+  modes: z.array(z.enum(MODES)).min(1),
+  metric: z.enum(METRICS),
   impactUnit: z.string(),
   fp32: z.object({ top1: z.number().nullable() }),
   /** Every layer quantized (calibrate's model.int8.onnx). */

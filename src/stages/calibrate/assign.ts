@@ -1,9 +1,8 @@
 // From histograms to quantization parameters for one calibration method.
 import type { TensorHistogram } from '../../calib/histogram.js';
-import { calibOptions, rangeFor } from '../../calib/methods.js';
-import { qparamsFromRange } from '../../quant/qparams.js';
-import type { ActivationType, TensorQParams } from '../../quant/qdq.js';
-import type { MethodSpec } from './methods.js';
+import { calibOptions, rangeFor, type CalibMethod } from '../../calib/methods.js';
+import { qparamsFromRange, type QuantType } from '../../quant/qparams.js';
+import type { TensorQParams } from '../../quant/qdq.js';
 
 export interface AssignedRange extends TensorQParams {
   min: number;
@@ -12,8 +11,8 @@ export interface AssignedRange extends TensorQParams {
 
 /** Ranges and scale/zero point per tensor; tensors in `sharedScale` copy their source's. */
 export function assignQParams(
-  histograms: Map<string, TensorHistogram>, tensors: readonly string[], method: MethodSpec,
-  type: ActivationType, sharedScale: Map<string, string>,
+  histograms: Map<string, TensorHistogram>, tensors: readonly string[], method: CalibMethod,
+  type: QuantType, sharedScale: Map<string, string>,
 ): Map<string, AssignedRange> {
   // uint8 activations are asymmetric, int8 symmetric: ONNX Runtime's defaults.
   const opts = calibOptions(type, type === 'int8');

@@ -9,7 +9,8 @@ import { loadDataset, type Dataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
-import type { ActivationType } from '../../quant/qdq.js';
+import type { QuantType } from '../../quant/qparams.js';
+import type { CalibMethod } from '../../calib/methods.js';
 import { buildRecipeBytes, calibratedRecipe, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
 import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
@@ -23,7 +24,6 @@ import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
 import { assignQParams, type AssignedRange } from './assign.js';
-import type { MethodSpec } from './methods.js';
 import { selectMethod, type Selection } from './select.js';
 
 export interface CalibrateInputs {
@@ -34,9 +34,9 @@ export interface CalibrateInputs {
 }
 
 export interface CalibrateOptions {
-  methods: MethodSpec[];
+  methods: CalibMethod[];
   perChannel: boolean;
-  activationType: ActivationType;
+  activationType: QuantType;
   /** 'best' (needs eval data), a method id, or undefined for the default. */
   select?: string;
   clipGelu?: number;

@@ -1,6 +1,6 @@
 // Which method's model becomes model.int8.onnx, and why.
 import type { MethodResult } from '../../report/schemas/calibrate.js';
-import type { MethodSpec } from './methods.js';
+import type { CalibMethod } from '../../calib/methods.js';
 
 /**
  * Used without evaluation data. MSE minimises the expected quantization error
@@ -19,7 +19,7 @@ function rank(r: MethodResult): [number, number] {
   return [r.top1 ?? r.agreement ?? -Infinity, r.sqnrDb === null ? Infinity : r.sqnrDb];
 }
 
-export function selectMethod(methods: MethodSpec[], results: MethodResult[], select?: string): Selection {
+export function selectMethod(methods: CalibMethod[], results: MethodResult[], select?: string): Selection {
   if (select && select !== 'best') return { method: select, reason: `chosen with --select ${select}` };
   if (results.length > 0 && (select === 'best' || select === undefined)) {
     const best = [...results].sort((a, b) => {

@@ -18,8 +18,7 @@ import { lowerDrop } from '../../metrics/metric.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import { storeLayersInFloat16 } from './fp16-layers.js';
 import { greedySearch, type Budget, type GreedyOutcome } from './greedy.js';
-
-export type FloatType = 'fp32' | 'fp16';
+import type { FloatType } from '../../config/options/partial.js';
 
 export interface PartialInputs {
   model: string;

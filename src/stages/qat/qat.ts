@@ -21,6 +21,7 @@ import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
 import { InputError } from '../../util/errors.js';
+import type { Optimizer } from '../../config/options/qat.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { qatReport, type Parity } from './report.js';
 import { qatSetup, type QatSetup } from './setup.js';
@@ -40,7 +41,7 @@ export interface QatOptions {
   epochs: number;
   baseLr?: number;
   lr?: number;
-  optimizer: 'adam' | 'sgd';
+  optimizer: Optimizer;
   batchSize: number;
   learnRanges: boolean;
   outDir: string;

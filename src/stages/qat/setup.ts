@@ -10,6 +10,8 @@ import { readReport } from '../../report/io.js';
 import { partialReportSchema } from '../../report/schemas/partial.js';
 import type { Calibration } from '../../report/schemas/calibration.js';
 import { fileError, InputError } from '../../util/errors.js';
+import { listOr } from '../../config/options.js';
+import { OPTIMIZERS } from '../../config/options/qat.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import type { QatInputs, QatOptions } from './qat.js';
 
@@ -44,7 +46,7 @@ function checkQatOptions(inputs: QatInputs, opts: QatOptions): void {
   positive('--batch-size', opts.batchSize, true);
   positive('--base-lr', opts.baseLr, false);
   positive('--lr', opts.lr, false);
-  if (opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new InputError(`--optimizer: expected adam or sgd, got '${String(opts.optimizer)}'`);
+  if (!OPTIMIZERS.includes(opts.optimizer)) throw new InputError(`--optimizer: expected ${listOr(OPTIMIZERS)}, got '${String(opts.optimizer)}'`);
   if (Boolean(inputs.eval) !== Boolean(inputs.labels)) throw new InputError('--eval and --labels go together');
   if (opts.maxDrop !== undefined && (!Number.isFinite(opts.maxDrop) || opts.maxDrop < 0)) {
     throw new InputError(`--max-drop takes accuracy points >= 0, got ${opts.maxDrop}`);

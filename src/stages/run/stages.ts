@@ -13,7 +13,10 @@ import { sensitivity } from '../sensitivity/sensitivity.js';
 import { partial } from '../partial/partial.js';
 import { qatFinetune, type QatOptions } from '../qat/qat.js';
 import { NOTHING_MEASURED, type Measured, type StageSpec } from './runner.js';
-import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from './stage-options.js';
+import { calibrateOptions } from '../calibrate/options.js';
+import { sensitivityOptions } from '../sensitivity/options.js';
+import { partialOptions } from '../partial/options.js';
+import { qatOptions } from '../qat/options.js';
 
 /** The run's files, as the stages read them. */
 export interface RunFiles {
@@ -36,7 +39,8 @@ function calibrateMeasure(r: CalibrateReport): Measured {
 
 export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
   const c = f.config;
-  const [calIn, calOpts] = calibrateArgs(c, c.calibrate, f.out);
+  const calIn = { model: c.model, data: c.data.calibration, eval: c.data.eval, labels: c.data.evalLabels };
+  const calOpts = calibrateOptions(c.calibrate, f.out);
   return {
     name: 'calibrate', reason: 'the PTQ baseline',
     inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: noOut(calOpts),
@@ -80,7 +84,12 @@ export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', re
 /** QAT from `start` (a partial.json, or none), resuming an interrupted run's checkpoint. */
 export function qatStage(f: RunFiles, reason: string, start: string | undefined, run: Pick<QatOptions, 'signal' | 'onEvent'>): StageSpec<QatReport> {
   const c = f.config;
-  const [qatIn, qatOpts] = qatArgs(c, c.qat, f.calibration, start, f.out);
+  // Without training labels, QAT distils from the FP32 model; the run's budget is QAT's.
+  const qatIn = {
+    model: c.model, calibration: f.calibration, partial: start, train: c.data.train!, trainLabels: c.data.trainLabels,
+    distill: c.qat.distill ?? !c.data.trainLabels, eval: c.data.eval, labels: c.data.evalLabels,
+  };
+  const qatOpts = qatOptions({ ...c.qat, maxDrop: c.maxDrop }, f.out);
   return {
     name: 'qat', reason,
     inputs: { model: c.model, calibration: f.calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles(c) },

@@ -1,8 +1,7 @@
 // How much a layer matters, from the scores of its variants, and the ranking.
 // Pure functions: the stage measures, this decides.
 
-export type Mode = 'fallback' | 'quantize';
-export type Metric = 'top1' | 'agreement' | 'sqnr';
+import type { Metric, Mode } from '../../config/options/sensitivity.js';
 
 /** What one evaluation of a model gives (see evaluate.ts scoreOutputs). */
 export interface Measured {

@@ -19,7 +19,8 @@ import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
 import type { Dataset } from '../../data/dataset.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import { runProxy, type ProxyLayer } from './proxy.js';
-import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured, type Metric, type Mode } from './rank.js';
+import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured } from './rank.js';
+import { DEFAULT_PROXY_SAMPLES, type Metric, type Mode } from '../../config/options/sensitivity.js';
 
 export interface SensitivityInputs {
   model: string;
@@ -40,8 +41,6 @@ export interface SensitivityOptions {
   /** Called with the proxy ranking as soon as it is known, before the variants run. */
   onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
 }
-
-export const DEFAULT_PROXY_SAMPLES = 64;
 
 const measured = (m: OutputScore): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
 

@@ -1,0 +1,47 @@
+// `qtool calibrate`'s options and the config's `calibrate` section.
+import { z } from 'zod';
+import { DEFAULT_PERCENTILES, METHOD_FAMILIES, methodFamilies, parsePercentiles } from '../../calib/methods.js';
+import { QUANT_TYPES } from '../../quant/qparams.js';
+import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
+import { accepts, batchSizeOption, flagged, oneOf, text, type OptionTable, type Section } from '../options.js';
+
+const percentile = 'expected a percentile in (0, 100]';
+
+export const CALIBRATE_OPTIONS = {
+  method: {
+    flags: '--method <list>', help: 'all, or a comma list of max, entropy, percentile, mse', default: 'all',
+    parse: flagged((t) => (methodFamilies(t), t)),
+    schema: z.string().refine(accepts(methodFamilies), { message: `expected all, or a comma list of ${METHOD_FAMILIES.join('|')}` }),
+  },
+  percentile: {
+    flags: '--percentile <list>', help: `percentiles for the percentile method (default ${DEFAULT_PERCENTILES.join(',')})`,
+    default: DEFAULT_PERCENTILES, helpDefault: false,
+    parse: flagged(parsePercentiles),
+    schema: z.array(z.number().gt(0, percentile).lte(100, percentile)).min(1, 'expected at least one percentile'),
+  },
+  perChannel: {
+    flags: '--per-channel', help: 'weights: int8 symmetric per output channel (default)', default: true,
+    schema: z.boolean(),
+    alt: { flags: '--per-tensor', help: 'weights: one scale per tensor', value: false },
+  },
+  activationType: {
+    flags: '--activation-type <type>', help: 'uint8 (asymmetric, fast on x86) or int8 (symmetric)', default: 'uint8',
+    parse: oneOf(QUANT_TYPES), schema: z.enum(QUANT_TYPES),
+  },
+  select: {
+    flags: '--select <method>', help: "'best' (needs --eval) or a method id such as percentile-99.99",
+    parse: text, schema: z.string().min(1),
+  },
+  clipActivation: {
+    flags: '--clip-activation <spec>', help: "cap activations before calibration, e.g. 'gelu=10' (Wu et al.'s GELU10)",
+    parse: flagged((t) => (parseClipActivation(t), t)),
+    schema: z.string().refine(accepts(parseClipActivation), { message: 'expected gelu=<positive cap>, e.g. gelu=10' }),
+  },
+  equalize: {
+    flags: '--equalize', help: 'cross-layer equalization before calibration: rescale pairs of layers so their per-channel weight ranges match (Nagel et al. 2019)',
+    schema: z.boolean(),
+  },
+  batchSize: batchSizeOption,
+} satisfies OptionTable;
+
+export type CalibrateSection = Section<typeof CALIBRATE_OPTIONS>;

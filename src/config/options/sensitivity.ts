@@ -1,0 +1,37 @@
+// `qtool sensitivity`'s options and the config's `sensitivity` section, with
+// their vocabularies: the modes a variant measures and the ranking metrics.
+import { z } from 'zod';
+import { batchSizeOption, maxSamplesOption, oneOf, positiveInt, positiveIntSchema, type OptionTable, type Section } from '../options.js';
+
+/** What a variant measures: every layer quantized but one (fallback), or only one (quantize). */
+export const MODES = ['fallback', 'quantize'] as const;
+export type Mode = (typeof MODES)[number];
+/** `--mode`: the modes it runs. */
+export const MODE_CHOICES = { fallback: ['fallback'], quantize: ['quantize'], both: MODES } as const satisfies Record<string, readonly Mode[]>;
+const MODE_NAMES = Object.keys(MODE_CHOICES) as (keyof typeof MODE_CHOICES)[];
+
+export const METRICS = ['top1', 'agreement', 'sqnr'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const DEFAULT_PROXY_SAMPLES = 64;
+
+export const SENSITIVITY_OPTIONS = {
+  mode: {
+    flags: '--mode <mode>', help: 'fallback, quantize or both', default: 'fallback',
+    parse: oneOf(MODE_NAMES), schema: z.enum(MODE_NAMES),
+  },
+  metric: {
+    flags: '--metric <metric>', help: 'top1 (default with labels), agreement (default without) or sqnr',
+    parse: oneOf(METRICS, METRICS.join(', ')), schema: z.enum(METRICS),
+  },
+  maxSamples: maxSamplesOption,
+  proxySamples: {
+    flags: '--proxy-samples <n>', help: 'samples for the quick proxy ranking', default: DEFAULT_PROXY_SAMPLES,
+    parse: positiveInt, schema: positiveIntSchema,
+  },
+  batchSize: batchSizeOption,
+  /** The chart's length: the command's, not the stage's. */
+  top: { flags: '--top <n>', help: 'layers shown in the chart', default: 10, parse: positiveInt, schema: positiveIntSchema },
+} satisfies OptionTable;
+
+export type SensitivitySection = Section<typeof SENSITIVITY_OPTIONS>;
