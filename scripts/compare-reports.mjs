@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compares two report trees written by scripts/report-snapshot.sh: every JSON
-// report field by field (timings, the qtool version and the hashes of JSON
-// files, which hold timings, left out), every other file by its bytes.
+// report field by field (timings, the qtool version, and the hashes of JSON
+// files and run.json's fingerprints, which cover timings, left out), every
+// other file by its bytes.
 // Exit 0 when they agree, 1 with the differences listed when not.
 //   node scripts/compare-reports.mjs BEFORE AFTER
 import { createHash } from 'node:crypto';
@@ -37,6 +38,8 @@ function normalise(v, root) {
     const o = {};
     for (const [k, x] of Object.entries(v)) {
       if (VOLATILE.test(k)) continue;
+      // run.json's stage fingerprints hash the upstream reports, timings included.
+      if (k === 'fingerprint' && typeof x === 'string') continue;
       // A JSON artifact's hash covers its timings.
       if (k === 'sha256' && typeof v.path === 'string' && v.path.endsWith('.json')) continue;
       o[k] = normalise(x, root);
