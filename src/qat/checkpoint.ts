@@ -54,7 +54,7 @@ export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
   } catch {
     throw bad('the header is not JSON');
   }
-  checkSchemaId(path, raw, schemaIdOf(qatCheckpointHeaderSchema));
+  checkSchemaId(path, raw, schemaIdOf(qatCheckpointHeaderSchema), 'not a valid qtool QAT checkpoint');
   const r = qatCheckpointHeaderSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;

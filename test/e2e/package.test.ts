@@ -230,5 +230,5 @@ test('a report written by a newer qtool (a newer schema major) is refused in one
   writeFileSync(file, JSON.stringify({ ...current, schema: 'qtool/partial@1' }));
   const other = runQtool(['report', out]);
   assert.equal(other.code, 2);
-  assert.match(other.stderr, /calibrate\.json: is a qtool\/partial@1 file, expected qtool\/calibrate@1/);
+  assert.match(other.stderr, /calibrate\.json: not a valid report: schema: qtool\/partial@1, expected qtool\/calibrate@1/);
 });
