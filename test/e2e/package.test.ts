@@ -7,10 +7,10 @@
 // action's shell steps then run against that global qtool. Also: action.yml
 // against the GitHub Actions schema and its inputs and steps, and a report
 // from a newer qtool refused in one line.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateAction, validateWorkflow } from '@action-validator/core';
@@ -40,6 +40,10 @@ function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = c
 const tail = (r: Run) => `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
 
 const work = tempDir('qtool-package-');
+// Two installs' node_modules are a few hundred MB: removed unless QTOOL_KEEP_TEST_DIRS=1.
+after(() => {
+  if (process.env.QTOOL_KEEP_TEST_DIRS !== '1') rmSync(work, { recursive: true, force: true });
+});
 let tarball = '';
 let globalBin = '';
 let globalRoot = '';
