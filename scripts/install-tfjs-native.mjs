@@ -1,14 +1,23 @@
 #!/usr/bin/env node
-// postinstall: give @tensorflow/tfjs-node its native TensorFlow backend.
+// preinstall, part 2 (and `qtool setup`): give @tensorflow/tfjs-node its
+// native TensorFlow backend.
 //
-// package.json's `allowScripts` keeps tfjs-node's own install step (a download
-// of libtensorflow) from running during `npm ci`; this script decides instead:
+// tfjs-node's own install step downloads libtensorflow and fails (aborting the
+// install) where its host is out of reach. When qtool is the root project,
+// package.json's `allowScripts` turns that step off. As a dependency or in a
+// global install it runs, but npm runs every package's preinstall before any
+// package's install step, so this script runs first and decides:
 //   0. the binding is already there and loads        -> done (a second or two)
 //   1. tfjs-node's download host answers quickly      -> tfjs-node's own installer, with a time limit
 //   2. pip can fetch a TensorFlow CPU wheel (its own  -> build tfjs-node's binding with node-gyp against
 //      index configuration, e.g. a local mirror)        the wheel's C API (libtensorflow_cc.so.2)
 //   3. otherwise                                      -> one warning: QAT runs on pure-JS tfjs (~80x slower)
-// It never fails the install: every path ends with exit code 0.
+// After 1 or 2, tfjs-node's own installer (when npm runs it next) finds its
+// library and binding in place and has nothing to download. After 3 it tries
+// its download and fails; tfjs-node is an optional dependency of qtool, so npm
+// then leaves it out and carries on, and qtool trains on pure-JS tfjs.
+// It never fails the install: every path ends with exit code 0 (with
+// --setup, as `qtool setup` runs it: exit code 1 when the backend is not native).
 //
 // The extracted C API and the built binding are cached in $QTOOL_CACHE_DIR
 // (default $XDG_CACHE_HOME/qtool or ~/.cache/qtool), which survives `npm ci`
@@ -18,26 +27,25 @@
 //   QTOOL_SKIP_TFJS_NATIVE=1        do nothing (QAT falls back to pure JS)
 //   QTOOL_TFJS_NATIVE=wheel|online  try only that way
 //   QTOOL_TFJS_INSTALL_TIMEOUT=S    time limit of tfjs-node's own installer (default 300 s)
-//   QTOOL_TF_WHEEL=SPEC             the pip requirement to fetch (default tensorflow-cpu)
+//   QTOOL_TF_WHEEL=SPEC             the pip requirement to fetch (default tensorflow-cpu), or a wheel file
 //   QTOOL_CACHE_DIR=DIR             cache folder
 //   PYTHON=python3                  the Python whose pip fetches the wheel
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  accessSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync,
+  accessSync, chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import http from 'node:http';
-import https from 'node:https';
 import { arch, homedir, platform, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { proxyFrom, reachable } from './reachable.mjs';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-const say = (msg) => console.log(`qtool postinstall: tfjs-node: ${msg}`);
+const setupMode = process.argv.includes('--setup');
+const say = (msg) => console.log(`qtool ${setupMode ? 'setup' : 'install'}: tfjs-node: ${msg}`);
 
-const PROBE_TIMEOUT_MS = 4000;
 const VERIFY_TIMEOUT_MS = 120_000;
 
 /** A reason to pass on to the next way (not a failure of this one). */
@@ -91,7 +99,11 @@ function locateTfjsNode() {
   try {
     pkgJson = req.resolve('@tensorflow/tfjs-node/package.json');
   } catch {
-    throw new Skip('@tensorflow/tfjs-node is not installed');
+    // An optional dependency: npm leaves it out when its own install step fails
+    // (after this script found no way either). Installing qtool again runs both again.
+    throw new Skip('@tensorflow/tfjs-node is not installed (npm leaves it out when its own download fails):'
+      + ' once a wheel or the download host is reachable, install qtool again, or install it with'
+      + ' --ignore-scripts and run `qtool setup`');
   }
   const dir = dirname(pkgJson);
   const pkg = JSON.parse(readFileSync(pkgJson, 'utf8'));
@@ -120,51 +132,66 @@ tf.ready().then(() => process.stdout.write('backend=' + tf.getBackend()));`;
 
 // ---------------------------------------------------------------------------
 // 1. online: tfjs-node's own installer
-function proxyFor() {
-  const env = process.env;
-  // The variables tfjs-node's downloader reads.
-  const proxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
-  return proxy ? new URL(proxy) : undefined;
-}
-
-/** Does `url`'s host answer within PROBE_TIMEOUT_MS (directly or through the configured proxy)? */
-function reachable(url) {
-  return new Promise((done) => {
-    const target = new URL(url);
-    const finish = (ok, req) => { clearTimeout(timer); req?.destroy(); done(ok); };
-    let req;
-    const timer = setTimeout(() => finish(false, req), PROBE_TIMEOUT_MS);
-    const proxy = proxyFor();
-    if (proxy) {
-      req = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${target.hostname}:${target.port || 443}` });
-      req.on('connect', (res, socket) => { socket.destroy(); finish(res.statusCode === 200, req); });
-    } else {
-      req = (target.protocol === 'http:' ? http : https).request(target, { method: 'HEAD' });
-      req.on('response', () => finish(true, req));
-    }
-    req.on('error', () => finish(false, req));
-    req.end();
-  });
-}
-
 async function installOnline(tfjs) {
   const env = process.env;
   const host = env.TFJS_NODE_CDN_STORAGE || env.npm_config_TFJS_NODE_CDN_STORAGE || env.CDN_STORAGE
     || env.TFJS_NODE_BASE_URI || env.npm_config_TFJS_NODE_BASE_URI || 'https://storage.googleapis.com/';
-  if (!(await reachable(host))) throw new Skip(`${new URL(host).host} is out of reach`);
+  // The variables tfjs-node's downloader reads.
+  const proxy = proxyFrom(['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']);
+  if (!(await reachable(host, proxy))) throw new Skip(`${new URL(host).host} is out of reach`);
   const limit = Number(env.QTOOL_TFJS_INSTALL_TIMEOUT || 300);
   say(`download host reachable: running tfjs-node's own installer (time limit ${limit}s) ...`);
-  // It ends in `node-pre-gyp install --fallback-to-build`: node-pre-gyp on PATH, and for
-  // the build fallback the node-gyp and Node headers npm would give it.
-  const binDirs = [join(projectRoot, 'node_modules', '.bin'), join(tfjs.dir, 'node_modules', '.bin')];
+  // It ends in `node-pre-gyp install --fallback-to-build`: node-pre-gyp on PATH (npm links
+  // bins only after the preinstall scripts, so a shim), and for the build fallback the
+  // node-gyp and Node headers npm would give it.
+  const shims = nodePreGypShim(tfjs);
+  const binDirs = [shims, join(projectRoot, 'node_modules', '.bin'), join(tfjs.dir, 'node_modules', '.bin')].filter(Boolean);
   const childEnv = { ...env, PATH: [...binDirs, env.PATH].join(':') };
   const gyp = (() => { try { return nodeGyp(); } catch { return []; } })();
   if (!childEnv.npm_config_node_gyp && gyp.length === 2) childEnv.npm_config_node_gyp = gyp[1];
   const nodedir = nodeHeaders();
   if (!childEnv.npm_config_nodedir && nodedir) childEnv.npm_config_nodedir = nodedir;
   const r = await run(process.execPath, [join('scripts', 'install.js')], { cwd: tfjs.dir, timeoutMs: limit * 1000, env: childEnv });
+  if (shims) rmSync(shims, { recursive: true, force: true });
   if (r.timedOut) throw new Error(`tfjs-node's installer did not finish in ${limit}s`);
   if (r.code !== 0) throw new Error(`tfjs-node's installer failed: ${errorLine(r.out)}`);
+}
+
+/** A folder holding a `node-pre-gyp` command that runs tfjs-node's node-pre-gyp, or undefined. */
+function nodePreGypShim(tfjs) {
+  let bin;
+  try {
+    bin = createRequire(join(tfjs.dir, 'package.json')).resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
+  } catch {
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'qtool-shim-'));
+  writeFileSync(join(dir, 'node-pre-gyp'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`);
+  chmodSync(join(dir, 'node-pre-gyp'), 0o755);
+  return dir;
+}
+
+/**
+ * The library file whose presence makes tfjs-node's installer skip its download
+ * (deps/lib/libtensorflow.so.<version> on Linux), from tfjs-node's own constants.
+ */
+function installerLibPath(tfjs) {
+  try {
+    return createRequire(join(tfjs.dir, 'package.json'))('./scripts/deps-constants.js').depsLibTensorFlowPath;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Leaves tfjs-node's own installer nothing to do: with its library and the
+ * binding in place it only reports "already installed".
+ */
+function satisfyInstaller(tfjs) {
+  const lib = installerLibPath(tfjs);
+  if (!lib || existsSync(lib)) return;
+  const staged = join(dirname(lib), 'libtensorflow.so.2');
+  if (existsSync(staged)) symlinkSync(basename(staged), lib);
 }
 
 // ---------------------------------------------------------------------------
@@ -264,7 +291,7 @@ async function tensorflowCApi(tfjs) {
   try {
     let wheel;
     for (const spec of specs) {
-      say(`fetching the ${spec} wheel with pip (about 270 MB, once: it is cached) ...`);
+      say(`fetching the ${spec} wheel with pip (about 270 MB, once: the C API in it is cached) ...`);
       const r = await run(py, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--retries', '1',
         '--progress-bar', 'off', '-d', dl, spec], { timeoutMs: 20 * 60_000 });
       wheel = readdirSync(dl).find((f) => f.endsWith('.whl'));
@@ -396,8 +423,9 @@ function warnPureJs(reasons) {
     '  qtool qat-finetune will train on the pure-JS backend of @tensorflow/tfjs, about 80x slower.',
     ...reasons.map((r) => `  - ${r}`),
     '  Fix: make the internet reachable (tfjs-node downloads libtensorflow), or let pip fetch',
-    '  `tensorflow-cpu` (pip download --no-deps --only-binary=:all: tensorflow-cpu), then run',
-    '  `node scripts/install-tfjs-native.mjs` again. `qtool doctor` shows the backend in use.',
+    '  `tensorflow-cpu` (pip download --no-deps --only-binary=:all: tensorflow-cpu; or',
+    '  QTOOL_TF_WHEEL=/path/to/tensorflow_cpu-....whl), then run `qtool setup`.',
+    '  `qtool doctor` shows the backend in use.',
     '',
   ];
   console.error(lines.join('\n'));
@@ -406,12 +434,12 @@ function warnPureJs(reasons) {
 async function main() {
   if (process.env.QTOOL_SKIP_TFJS_NATIVE === '1') {
     say('skipped (QTOOL_SKIP_TFJS_NATIVE=1); QAT will use the pure-JS backend');
-    return;
+    return false;
   }
   const tfjs = locateTfjsNode();
   if (existsSync(tfjs.bindingPath)) {
     const check = await nativeBackend(tfjs);
-    if (check.ok) { say(`native TensorFlow backend already in place (${elapsed()})`); return; }
+    if (check.ok) { satisfyInstaller(tfjs); say(`native TensorFlow backend already in place (${elapsed()})`); return true; }
     say(`the binding present does not load (${check.reason}): installing again`);
   }
   const only = process.env.QTOOL_TFJS_NATIVE;
@@ -422,7 +450,7 @@ async function main() {
     try {
       const done = await install(tfjs);
       const check = done?.verified ? { ok: true } : await nativeBackend(tfjs);
-      if (check.ok) { say(`native TensorFlow backend ready (${name}, ${elapsed()})`); return; }
+      if (check.ok) { satisfyInstaller(tfjs); say(`native TensorFlow backend ready (${name}, ${elapsed()})`); return true; }
       reasons.push(`${name}: installed, but tfjs-node does not load: ${check.reason}`);
     } catch (e) {
       reasons.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -430,11 +458,13 @@ async function main() {
     }
   }
   warnPureJs(reasons);
+  return false;
 }
 
+let native = false;
 try {
-  await main();
+  native = await main();
 } catch (e) {
   warnPureJs([e instanceof Error ? e.message : String(e)]);
 }
-process.exitCode = 0;
+process.exitCode = setupMode && !native ? 1 : 0;

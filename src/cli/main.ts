@@ -11,6 +11,7 @@ import { registerPartial } from './commands/partial.js';
 import { registerQat } from './commands/qat.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerSetup } from './commands/setup.js';
 import { addConfigOptions } from './config-option.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerPartial(program);
 registerQat(program);
 registerReport(program);
 registerRun(program);
+registerSetup(program);
 addConfigOptions(program);
 
 try {

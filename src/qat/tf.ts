@@ -15,6 +15,15 @@ export interface TfRuntime {
 
 let cached: Promise<TfRuntime> | undefined;
 
+function whyNotNative(e: unknown): string {
+  const err = e as Error & { code?: string };
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && /'@tensorflow\/tfjs-node'/.test(err.message)) {
+    // An optional dependency: npm leaves it out when its own install step fails.
+    return "@tensorflow/tfjs-node is not installed (npm leaves it out when its native library cannot be set up at install time); `qtool setup` says why";
+  }
+  return `${String(err?.message ?? e).split('\n')[0].trim().replace(/[.\s]+$/, '')}; \`qtool setup\` sets up the native backend`;
+}
+
 export function loadTf(): Promise<TfRuntime> {
   cached ??= (async () => {
     if (process.env.QTOOL_TF_BACKEND !== 'cpu') {
@@ -25,7 +34,7 @@ export function loadTf(): Promise<TfRuntime> {
       } catch (e) {
         const tf = await import('@tensorflow/tfjs');
         await tf.setBackend('cpu');
-        return { tf, backend: 'cpu', fallbackReason: String((e as Error).message ?? e).split('\n')[0] };
+        return { tf, backend: 'cpu', fallbackReason: whyNotNative(e) };
       }
     }
     const tf = await import('@tensorflow/tfjs');

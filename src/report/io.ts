@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { fileError } from '../util/errors.js';
 import { readInputFile, writeFileAtomic } from '../util/files.js';
+import { checkSchemaId, schemaIdOf } from '../util/schema-version.js';
 
 import { QTOOL_VERSION } from '../util/version.js';
 
@@ -41,8 +42,10 @@ export function writeReport<S extends z.ZodType>(path: string, schema: S, report
 }
 
 /**
- * Reads and validates a report; with `modelSha256`, refuses a report that was
- * made for another model.
+ * Reads and validates a report; refuses one of another kind or major schema
+ * version (`qtool/<kind>@<major>`: a newer qtool's report gets a one-line
+ * error naming both versions), and with `modelSha256` one that was made for
+ * another model.
  */
 export function readReport<S extends z.ZodType>(path: string, schema: S, modelSha256?: string): z.output<S> {
   let raw: unknown;
@@ -52,6 +55,7 @@ export function readReport<S extends z.ZodType>(path: string, schema: S, modelSh
     if ((e as Error).name === 'InputError') throw e;
     throw fileError(path, `not valid JSON (${(e as Error).message})`);
   }
+  checkSchemaId(path, raw, schemaIdOf(schema));
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
