@@ -1,6 +1,5 @@
 // `qtool partial`: keep the most sensitive layers in float until the model is
 // within an accuracy budget of FP32 (or keep exactly K), and write that model.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
@@ -11,7 +10,8 @@ import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
-import { sha256, writeFileAtomic } from '../../util/files.js';
+import { readInputFile, sha256 } from '../../util/files.js';
+import { withOutput, writeArtifact } from '../../report/commit.js';
 import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { lowerDrop } from '../../metrics/metric.js';
@@ -63,7 +63,12 @@ function buildPartial(recipe: QuantRecipe, floatLayers: readonly string[], float
   return encodeModel(model);
 }
 
+/** OUT/model.partial.onnx and OUT/partial.json, committed as one set (src/report/commit.ts). */
 export async function partial(inputs: PartialInputs, opts: PartialOptions): Promise<PartialReport> {
+  return withOutput(opts.outDir, 'partial', () => partialInto(inputs, opts));
+}
+
+async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise<PartialReport> {
   const started = performance.now();
   const budget = budgetOf(opts);
   const fp32 = loadModel(inputs.model);
@@ -76,7 +81,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   if ('keepFloat' in budget && budget.keepFloat > names.length) {
     throw new InputError(`--keep-float ${budget.keepFloat}: the model has only ${names.length} quantizable layers`);
   }
-  const calibrationSha = sha256(readFileSync(inputs.calibration));
+  const calibrationSha = sha256(readInputFile(inputs.calibration));
   const warnings: string[] = [];
   if (sens.calibration.sha256 !== calibrationSha) {
     warnings.push(`${inputs.sensitivity} was measured with another calibration (${sens.calibration.path}); its ranking may not fit ${inputs.calibration}`);
@@ -128,7 +133,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
       maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
     }),
     calibration: { path: inputs.calibration, sha256: calibrationSha },
-    sensitivity: { path: inputs.sensitivity, sha256: sha256(readFileSync(inputs.sensitivity)) },
+    sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     accuracyMetric: scorer.metric.name as 'top1' | 'agreement',
@@ -146,7 +151,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
     artifacts: { model: modelPath, report: reportPath },
   };
   // The best model is written even when the budget is not met; the CLI then exits 1.
-  writeFileAtomic(modelPath, chosenBytes);
+  writeArtifact(modelPath, chosenBytes);
   writeReport(reportPath, partialReportSchema, report);
   return report;
 }

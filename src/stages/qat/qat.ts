@@ -21,7 +21,7 @@ import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
 import { InputError } from '../../util/errors.js';
-import { writeFileAtomic } from '../../util/files.js';
+import { withOutput, writeArtifact } from '../../report/commit.js';
 import { qatReport, type Parity } from './report.js';
 import { qatSetup, type QatSetup } from './setup.js';
 
@@ -189,7 +189,15 @@ async function exportAndCheck(qg: QatGraph, s: QatSetup, scorer: OutputScorer): 
   };
 }
 
+/**
+ * OUT/model.qat.onnx and OUT/qat.json, committed as one set at the end
+ * (src/report/commit.ts); OUT/qat.checkpoint is replaced after every epoch.
+ */
 export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<QatReport> {
+  return withOutput(opts.outDir, 'qat-finetune', () => qatFinetuneInto(inputs, opts));
+}
+
+async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<QatReport> {
   const started = performance.now();
   // Every input is read and checked before TensorFlow loads (it logs to stderr).
   const s = qatSetup(inputs, opts);
@@ -215,8 +223,8 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
       backend: { name: rt.backend, native: rt.backend !== 'cpu', fallbackReason: rt.fallbackReason ?? null },
       lr0: startingLr(opts), batchNormFolded: qg.batchNormFolded, quantizedLayers: qg.plan.layers.length, checkpoint: checkpointPath, started,
     });
-    // Everything is computed before the model and report are written; each file atomically.
-    writeFileAtomic(report.artifacts.model, exported);
+    // Everything is computed before the model and report are written; the two are committed together.
+    writeArtifact(report.artifacts.model, exported);
     writeReport(report.artifacts.report, qatReportSchema, report);
     return report;
   } finally {

@@ -2,7 +2,6 @@
 // one run of the fully quantized model first, then one model variant per
 // layer and mode, each built in memory from the calibrated ranges and scored
 // against the FP32 outputs computed once.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel, type Model } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
@@ -13,7 +12,8 @@ import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
-import { sha256 } from '../../util/files.js';
+import { readInputFile, sha256 } from '../../util/files.js';
+import { withOutput } from '../../report/commit.js';
 import { buildRecipeBytes, buildRecipeModel, onlyLayer, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
 import type { Dataset } from '../../data/dataset.js';
@@ -89,6 +89,10 @@ async function proxyRanking(recipe: QuantRecipe, qdq: Model, label: string, ds: 
 }
 
 export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
+  return withOutput(opts.outDir, 'sensitivity', () => sensitivityInto(inputs, opts));
+}
+
+async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
@@ -133,7 +137,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
     ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
-    calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: recipe.method },
+    calibration: { path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     modes: opts.modes,
