@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
 import { typeRange } from '../../quant/qparams.js';
@@ -65,3 +66,22 @@ export const calibrationSchema = z.object({
 });
 export type Calibration = z.infer<typeof calibrationSchema>;
 
+/**
+ * What a quantized model depends on in a calibration.json: the passes, the
+ * types and granularity, the layers and every tensor's parameters; not the
+ * command line, the data's path or the histograms. Two files with the same
+ * decisions make the same models.
+ */
+export function calibrationDecisions(cal: Calibration) {
+  return {
+    perChannel: cal.perChannel, activationType: cal.activationType, clipGelu: cal.clipGelu, foldedBatchNorms: cal.foldedBatchNorms,
+    layers: cal.layers.map((l) => l.name),
+    tensors: cal.tensors.map((t) => [t.name, t.sharesScaleWith, t.selected]),
+    ...(cal.passes ? { passes: cal.passes } : {}),
+  };
+}
+
+/** SHA-256 of calibrationDecisions, as sensitivity.json records it. */
+export function calibrationDecisionsSha256(cal: Calibration): string {
+  return createHash('sha256').update(JSON.stringify(calibrationDecisions(cal))).digest('hex');
+}

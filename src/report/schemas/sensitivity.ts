@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
-import { count, decibels, percent, points, positiveCount, seconds, unique } from './values.js';
+import { count, decibels, percent, points, positiveCount, seconds, sha256, unique } from './values.js';
 
 const measured = {
   /** Top-1 accuracy against the labels, percent; null without labels. */
@@ -49,7 +49,15 @@ export type SensitivityLayer = z.infer<typeof sensitivityLayerSchema>;
 export const sensitivityReportSchema = z.object({
   schema: z.literal('qtool/sensitivity@1'),
   ...reportHeader,
-  calibration: z.object({ path: z.string(), sha256: z.string(), method: z.string() }),
+  calibration: z.object({
+    path: z.string(), sha256: z.string(), method: z.string(),
+    /**
+     * SHA-256 of what the ranking depends on in calibration.json (the recipe:
+     * passes, types, layers, every tensor's parameters), not of the file,
+     * which also holds the command line. Absent in reports of earlier versions.
+     */
+    recipeSha256: sha256.optional(),
+  }),
   data: z.object({ path: z.string(), samples: positiveCount }),
   labels: z.string().nullable(),
   modes: z.array(z.enum(['fallback', 'quantize'])).min(1),

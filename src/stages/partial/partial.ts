@@ -8,6 +8,7 @@ import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
+import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { readInputFile, sha256 } from '../../util/files.js';
@@ -72,7 +73,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const started = performance.now();
   const budget = budgetOf(opts);
   const fp32 = loadModel(inputs.model);
-  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
+  const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const sens = readReport(inputs.sensitivity, sensitivityReportSchema, fp32.sha256);
   const names = recipe.full.layers.map((l) => l.name);
   if ([...sens.ranking].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
@@ -82,10 +83,15 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     throw new InputError(`--keep-float ${budget.keepFloat}: the model has only ${names.length} quantizable layers`);
   }
   const calibrationSha = sha256(readInputFile(inputs.calibration));
-  const warnings: string[] = [];
-  if (sens.calibration.sha256 !== calibrationSha) {
-    warnings.push(`${inputs.sensitivity} was measured with another calibration (${sens.calibration.path}); its ranking may not fit ${inputs.calibration}`);
+  // The ranking holds for the calibration it was measured with: the same decisions (reports of earlier versions: the same file).
+  const sameCalibration = sens.calibration.recipeSha256 !== undefined
+    ? sens.calibration.recipeSha256 === calibrationDecisionsSha256(calibration)
+    : sens.calibration.sha256 === calibrationSha;
+  if (!sameCalibration) {
+    throw fileError(inputs.sensitivity, `was measured with another calibration (${sens.calibration.path}) than ${inputs.calibration}; ` +
+      `re-run qtool sensitivity with --calibration ${inputs.calibration}`);
   }
+  const warnings: string[] = [];
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);

@@ -20,6 +20,7 @@ import { atMost } from '../../metrics/metric.js';
 import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
+import { calibrationDecisions } from '../../report/schemas/calibration.js';
 import { InputError } from '../../util/errors.js';
 import { withOutput, writeArtifact } from '../../report/commit.js';
 import { qatReport, type Parity } from './report.js';
@@ -102,12 +103,7 @@ function fingerprintOf(inputs: QatInputs, opts: QatOptions, s: QatSetup): QatFin
   return qatFingerprint({
     modelSha256: s.fp32.sha256,
     // What QAT uses: calibration.json also holds command lines and timings, and a re-run that decides the same (as qtool run's) keeps the checkpoint valid.
-    recipe: {
-      perChannel: cal.perChannel, activationType: cal.activationType, clipGelu: cal.clipGelu, foldedBatchNorms: cal.foldedBatchNorms,
-      layers: cal.layers.map((l) => l.name),
-      tensors: cal.tensors.map((t) => [t.name, t.sharesScaleWith, t.selected]),
-      ...(cal.passes ? { passes: cal.passes } : {}),
-    },
+    recipe: calibrationDecisions(cal),
     floatLayers: inputs.partial ? s.recipe.floatLayers : null,
     files: { train: s.trainDs.path, trainLabels: inputs.trainLabels, eval: inputs.eval, labels: inputs.labels },
     options: { epochs: opts.epochs, batchSize: opts.batchSize, optimizer: opts.optimizer, lr0: startingLr(opts), learnRanges: opts.learnRanges },

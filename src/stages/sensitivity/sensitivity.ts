@@ -9,6 +9,7 @@ import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
+import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
 import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
@@ -95,7 +96,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
 async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
-  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
+  const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
   if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
@@ -137,7 +138,9 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
     ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
-    calibration: { path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method },
+    calibration: {
+      path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
+    },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     modes: opts.modes,
