@@ -42,6 +42,12 @@ export type QatFingerprint = z.infer<typeof qatFingerprintSchema>;
 export const qatCheckpointHeaderSchema = z.object({
   schema: z.literal('qtool/qat-checkpoint@1'),
   qtoolVersion: z.string(),
+  /**
+   * 'sha256': the file ends with the 32-byte SHA-256 of everything before it
+   * (header line and tensors), so that a corrupted checkpoint is refused.
+   * Absent in checkpoints of earlier versions, which are refused too.
+   */
+  checksum: z.literal('sha256').optional(),
   fingerprint: qatFingerprintSchema,
   /** Epochs completed. */
   epoch: z.number().int().positive(),
