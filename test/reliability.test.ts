@@ -437,6 +437,12 @@ test('5. external data is read from beside the model, wherever qtool runs; paths
   writeFileSync(join(elsewhere, 'weights.bin'), Buffer.alloc(readFileSync(join(model, '..', 'weights.bin')).length));
   assert.equal(top1(ok(['eval', model, ...LABELLED, '--json'], { cwd: elsewhere })), expected);
   ok(['calibrate', model, ...CALIB, '--out', join(tempDir(), 'o')], { cwd: elsewhere });
+  // qtool run's report and its stages' describe the model by the same SHA-256 (weights included): report reads them together.
+  const run = join(tempDir(), 'run');
+  const config = join(elsewhere, 'config.json');
+  writeFileSync(config, JSON.stringify({ model, data: { calibration: DIGITS('calib_x.npy'), eval: DIGITS('eval_x.npy'), evalLabels: DIGITS('eval_y.npy') }, maxDrop: 0.5 }));
+  ok(['run', config, '--out', run], { cwd: elsewhere });
+  ok(['report', run], { cwd: elsewhere });
 
   const edit = (f: (t: onnx.ITensorProto) => void) => {
     const m = onnx.ModelProto.decode(readFileSync(model));

@@ -73,8 +73,12 @@ async function beyondPtq(r: StageRunner, f: RunFiles, budget: Budget, why: strin
   return { partial: p };
 }
 
-/** The model and every data file, checked as the stages will check them, before the first stage starts. */
-function checkInputs(c: Config): void {
+/**
+ * The model and every data file, checked as the stages will check them,
+ * before the first stage starts. Returns the model's SHA-256 as the stages
+ * record it (with external data, of the model with its weights).
+ */
+function checkInputs(c: Config): string {
   const fp32 = loadModel(c.model);
   checkOpset(fp32);
   const specs = graphInputs(fp32.model.graph!);
@@ -85,6 +89,7 @@ function checkInputs(c: Config): void {
     const train = loadDataset(c.data.train, specs);
     if (c.data.trainLabels) loadLabels(c.data.trainLabels, train.count, train.path);
   }
+  return fp32.sha256;
 }
 
 /**
@@ -97,15 +102,15 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
   const { config: c, sha256: configSha } = loadConfig(configPath);
   if (!c.data.eval) throw fileError(configPath, 'data.eval: missing (qtool run measures every stage on held-out evaluation inputs)');
   const { report, interrupted } = await withOutput(opts.outDir, 'run', async () => {
-    checkInputs(c);
-    return runStages(configPath, c, configSha, opts, started);
+    const modelSha256 = checkInputs(c);
+    return runStages(configPath, c, configSha, modelSha256, opts, started);
   });
   if (interrupted) throw interrupted;
   return report;
 }
 
 async function runStages(
-  configPath: string, c: Config, configSha: string, opts: RunOptions, started: number,
+  configPath: string, c: Config, configSha: string, modelSha256: string, opts: RunOptions, started: number,
 ): Promise<{ report: RunReport; interrupted?: QatInterruptedError }> {
   const out = opts.outDir;
   const f: RunFiles = { config: c, out, calibration: join(out, 'calibration.json'), sensitivity: join(out, 'sensitivity.json') };
@@ -133,7 +138,7 @@ async function runStages(
       : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} points (> ${budget.maxDrop})`;
   const report: RunReport = {
     schema: 'qtool/run@1',
-    ...reportHeaderFor({ path: c.model, sha256: r.hashes.of(c.model) }, { config: c, outDir: out }),
+    ...reportHeaderFor({ path: c.model, sha256: modelSha256 }, { config: c, outDir: out }),
     config: { path: configPath, sha256: configSha },
     budget: { maxDrop: budget.maxDrop, maxFloatLayers: budget.maxFloatLayers ?? null },
     metric: classificationMetric(c.data.evalLabels !== undefined).name as RunReport['metric'],
