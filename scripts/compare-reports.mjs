@@ -23,7 +23,8 @@ function files(root) {
     for (const e of readdirSync(d)) {
       const p = join(d, e);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!e.endsWith('.npy') && e !== 'ROOT') out.push(relative(root, p));
+      // qtool-manifest.json holds the other files' hashes (JSON ones cover timings) and commit times: the files themselves are compared.
+      else if (!e.endsWith('.npy') && e !== 'ROOT' && e !== 'qtool-manifest.json') out.push(relative(root, p));
     }
   };
   walk(root);
@@ -81,10 +82,12 @@ for (const f of fa.filter((x) => fb.includes(x))) {
   compared++;
   if (f.endsWith('.json')) compare(normalise(JSON.parse(x), rootA), normalise(JSON.parse(y), rootB), f);
   else if (f.endsWith('.checkpoint')) {
-    // A JSON header line (with epoch timings), then the tensors.
+    // A JSON header line (with epoch timings), then the tensors, then (checksum: sha256) the SHA-256 of both, which covers the timings.
     const [i, j] = [x.indexOf(10), y.indexOf(10)];
-    compare(normalise(JSON.parse(x.subarray(0, i)), rootA), normalise(JSON.parse(y.subarray(0, j)), rootB), `${f} header`);
-    if (!x.subarray(i).equals(y.subarray(j))) diffs.push(`${f}: tensors differ`);
+    const [hx, hy] = [JSON.parse(x.subarray(0, i)), JSON.parse(y.subarray(0, j))];
+    compare(normalise(hx, rootA), normalise(hy, rootB), `${f} header`);
+    const tensors = (buf, at, h) => buf.subarray(at, h.checksum === 'sha256' ? buf.length - 32 : buf.length);
+    if (!tensors(x, i, hx).equals(tensors(y, j, hy))) diffs.push(`${f}: tensors differ`);
   }
   else if (!x.equals(y)) {
     const h = (buf) => createHash('sha256').update(buf).digest('hex').slice(0, 12);

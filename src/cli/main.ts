@@ -1,7 +1,7 @@
 // The qtool command line: a thin layer over src/stages/.
 import { Command, CommanderError } from 'commander';
 import { QTOOL_VERSION } from '../report/io.js';
-import { fail } from './action.js';
+import { exitOnError } from './action.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerEval } from './commands/eval.js';
 import { registerCalibrate } from './commands/calibrate.js';
@@ -13,6 +13,10 @@ import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { addConfigOptions } from './config-option.js';
+
+// An error outside the command's own promise chain (a callback, a stream) ends the process the same way.
+process.on('uncaughtException', (e) => exitOnError(e));
+process.on('unhandledRejection', (e) => exitOnError(e));
 
 const program = new Command();
 program
@@ -41,7 +45,5 @@ try {
     // Help and version exit 0; a bad flag or a missing argument is bad input.
     process.exit(e.exitCode === 0 ? 0 : 2);
   }
-  const err = e as Error & { exitCode?: number };
-  if (err.exitCode === 1 || err.exitCode === 2) fail(err.message, err.exitCode);
-  throw e;
+  exitOnError(e);
 }

@@ -6,6 +6,7 @@
 // of it. A .npy stays on disk: loadDataset checks it by streaming over it in
 // bounded chunks, and every batch is read (and converted) when asked for, so
 // memory does not grow with the size of the dataset.
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileError } from '../util/errors.js';
 import type { Dim, ValueSpec } from '../onnx/graph.js';
@@ -149,7 +150,16 @@ function openSources(path: string, inputs: ValueSpec[]): Map<string, Source> {
     }
     return new Map([...arrays].map(([name, array]) => [name, { kind: 'memory', shape: array.shape, array }]));
   }
+  if (isDirectory(path)) throw fileError(path, 'is a directory; use a .npy (one model input) or .npz (one array per model input) file');
   throw fileError(path, `unsupported data file type '${ext || '(none)'}'; use .npy (one model input) or .npz (one array per model input)`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function checkShape(path: string, spec: ValueSpec, shape: readonly number[]): void {

@@ -143,3 +143,62 @@ export function constantTensors(g: Graph): Set<string> {
   }
   return c;
 }
+
+/** The nodes on a cycle (or between cycles), in graph order; empty for an acyclic graph. */
+function cycleNodes(g: Graph): Node[] {
+  const nodes = g.node ?? [];
+  const produced = producerMap(g);
+  const consumers = consumerMap(g);
+  const left = new Set(nodes);
+  // Peel off nodes with no remaining producer among `left` (Kahn), then nodes with no remaining consumer: what stays is on cycles.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const n of left) {
+      const fed = (n.input ?? []).some((i) => { const p = i ? produced.get(i) : undefined; return p !== undefined && p !== n && left.has(p); });
+      const feeds = (n.output ?? []).some((o) => (consumers.get(o) ?? []).some((c) => c !== n && left.has(c)));
+      const self = (n.input ?? []).some((i) => i && produced.get(i) === n);
+      if (!self && (!fed || !feeds)) {
+        left.delete(n);
+        changed = true;
+      }
+    }
+  }
+  return nodes.filter((n) => left.has(n));
+}
+
+/**
+ * Why the graph cannot run, or null: a tensor defined twice, a node reading a
+ * tensor that nothing defines, a graph output that nothing produces, or a
+ * cycle. Only the top-level graph is checked (a subgraph may read tensors of
+ * the graph around it).
+ */
+export function graphProblem(g: Graph): string | null {
+  const nodes = g.node ?? [];
+  const defined = new Map<string, string>();
+  for (const i of g.input ?? []) if (i.name) defined.set(i.name, 'a graph input');
+  for (const t of g.initializer ?? []) if (t.name) defined.set(t.name, 'an initializer');
+  for (const s of g.sparse_initializer ?? []) if (s.values?.name) defined.set(s.values.name, 'an initializer');
+  for (const n of nodes) {
+    for (const o of n.output ?? []) {
+      if (!o) continue;
+      const before = defined.get(o);
+      if (before) return `tensor '${o}' is written by node ${nodeLabel(n)} and is also ${before}`;
+      defined.set(o, `the output of node ${nodeLabel(n)}`);
+    }
+  }
+  for (const n of nodes) {
+    const missing = (n.input ?? []).find((i) => i && !defined.has(i));
+    if (missing !== undefined) return `node ${nodeLabel(n)} reads '${missing}', which no node, graph input or initializer defines`;
+  }
+  const lost = (g.output ?? []).find((o) => !defined.has(o.name ?? ''));
+  if (lost) return `graph output '${lost.name}' is defined by no node, graph input or initializer`;
+  try {
+    topologicalOrder(g);
+    return null;
+  } catch {
+    // a cycle: name the nodes on it
+  }
+  const cycle = cycleNodes(g);
+  const shown = cycle.slice(0, 4).map(nodeLabel).join(', ');
+  return `the graph has a cycle: ${cycle.length} node${cycle.length > 1 ? 's' : ''} depend${cycle.length > 1 ? '' : 's'} on ${cycle.length > 1 ? 'their' : 'its'} own output (${shown}${cycle.length > 4 ? ', …' : ''})`;
+}

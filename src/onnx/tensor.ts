@@ -40,6 +40,11 @@ export function elemTypeName(dataType: number): ElemType | undefined {
   return INFO[dataType]?.name;
 }
 
+/** Bytes per element of an ONNX data type; undefined for types without a fixed size (strings) or unknown ones. */
+export function elemBytes(dataType: number): number | undefined {
+  return INFO[dataType]?.bytes;
+}
+
 export function dataTypeOf(name: ElemType): number {
   for (const [code, info] of Object.entries(INFO)) if (info.name === name) return Number(code);
   throw new Error(`unknown element type ${name}`);

@@ -12,7 +12,7 @@ export const qatEpochSchema = z.object({
   /** Mean training loss over the epoch's steps. */
   loss: z.number(),
   /** With --eval: the tfjs fake-quant model's top-1 on the evaluation data after the epoch, percent. */
-  accuracy: z.number().nullable(),
+  accuracy: z.number().min(0).max(100).nullable(),
   /** Training time of the epoch (without the evaluation and the checkpoint). */
   seconds: z.number().nonnegative(),
 });
@@ -43,12 +43,18 @@ export type QatFingerprint = z.infer<typeof qatFingerprintSchema>;
 export const qatCheckpointHeaderSchema = z.object({
   schema: z.literal('qtool/qat-checkpoint@1'),
   qtoolVersion: z.string(),
+  /**
+   * 'sha256': the file ends with the 32-byte SHA-256 of everything before it
+   * (header line and tensors), so that a corrupted checkpoint is refused.
+   * Absent in checkpoints of earlier versions, which are refused too.
+   */
+  checksum: z.literal('sha256').optional(),
   fingerprint: qatFingerprintSchema,
   /** Epochs completed. */
   epoch: z.number().int().positive(),
   /** Loss and learning rate of every step so far. */
   losses: z.array(z.number()),
-  lrs: z.array(z.number()),
+  lrs: z.array(z.number().nonnegative()),
   epochLog: z.array(qatEpochSchema),
   /** Adam's beta1^t and beta2^t (not among the optimizer slots); null for SGD. */
   adamBetaPowers: z.tuple([z.number(), z.number()]).nullable(),

@@ -2,8 +2,11 @@
 // line of JSON (qatCheckpointHeaderSchema: the run's fingerprint, epochs
 // done, the loss and learning-rate curves, the per-epoch log and the list of
 // tensors), then the tensors' float32 values, little-endian, back to back in
-// the header's order. One file, written atomically: a reader sees the
-// previous epoch's checkpoint or this one, never a mix.
+// the header's order, then the SHA-256 of all that (32 bytes), so that a
+// corrupted file is refused rather than trained from. One file, written
+// atomically: a reader sees the previous epoch's checkpoint or this one,
+// never a mix.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileError } from '../util/errors.js';
 import { readInputFile, sha256, sha256File, writeFileAtomic } from '../util/files.js';
@@ -24,6 +27,9 @@ export interface Checkpoint {
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** The SHA-256 at the end of the file. */
+const DIGEST_BYTES = 32;
+
 export function encodeCheckpoint(c: Checkpoint): Buffer {
   const tensors = [
     ...c.state.variables.map((t) => ({ kind: 'variable' as const, t })),
@@ -32,6 +38,7 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   const header: QatCheckpointHeader = qatCheckpointHeaderSchema.parse({
     schema: 'qtool/qat-checkpoint@1',
     qtoolVersion: QTOOL_VERSION,
+    checksum: 'sha256',
     fingerprint: c.fingerprint,
     epoch: c.state.epoch,
     losses: c.state.losses,
@@ -41,7 +48,8 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
     tensors: tensors.map(({ kind, t }) => ({ kind, name: t.name, shape: t.shape })),
   });
   const blobs = tensors.map(({ t }) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength));
-  return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n', 'utf8'), ...blobs]);
+  const body = Buffer.concat([Buffer.from(JSON.stringify(header) + '\n', 'utf8'), ...blobs]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
 export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
@@ -62,9 +70,16 @@ export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
   }
   const h = r.data;
   if (h.losses.length !== h.lrs.length) throw bad('the loss and learning-rate curves differ in length');
+  if (h.checksum !== 'sha256') throw bad('it has no checksum (written by an earlier qtool); run without --resume to start over');
   const floats = h.tensors.reduce((a, t) => a + count(t.shape), 0);
-  const blob = bytes.subarray(nl + 1);
-  if (blob.length !== floats * 4) throw bad(`${blob.length} bytes of tensor data, the header lists ${floats * 4} (truncated?)`);
+  const blob = bytes.subarray(nl + 1, bytes.length - DIGEST_BYTES);
+  if (bytes.length - nl - 1 !== floats * 4 + DIGEST_BYTES) {
+    throw bad(`${Math.max(0, bytes.length - nl - 1 - DIGEST_BYTES)} bytes of tensor data, the header lists ${floats * 4} (truncated?)`);
+  }
+  const digest = createHash('sha256').update(bytes.subarray(0, bytes.length - DIGEST_BYTES)).digest();
+  if (!digest.equals(bytes.subarray(bytes.length - DIGEST_BYTES))) {
+    throw bad('its content does not match its checksum (the file is corrupted); run without --resume to start over');
+  }
   const variables: NamedValues[] = [];
   const optimizer: NamedValues[] = [];
   let at = 0;

@@ -1,9 +1,11 @@
 // Reading and writing JSON reports: every report is validated by its zod
-// schema on the way out and on the way in, and written atomically.
+// schema on the way out and on the way in; it is written as an artifact of
+// the stage under way (committed with its siblings, src/report/commit.ts) and
+// read back checked against its folder's manifest.
 import { z } from 'zod';
 import { fileError } from '../util/errors.js';
-import { readInputFile, writeFileAtomic } from '../util/files.js';
 import { checkSchemaId, schemaIdOf } from '../util/schema-version.js';
+import { readArtifact, writeArtifact } from './commit.js';
 
 import { QTOOL_VERSION } from '../util/version.js';
 
@@ -38,32 +40,37 @@ export function toJson(value: unknown): string {
 
 export function writeReport<S extends z.ZodType>(path: string, schema: S, report: z.input<S>): void {
   const checked = schema.parse(report);
-  writeFileAtomic(path, toJson(checked));
+  writeArtifact(path, toJson(checked));
 }
 
 /**
  * Reads and validates a report; refuses one of another kind or major schema
  * version (`qtool/<kind>@<major>`: a newer qtool's report gets a one-line
  * error naming both versions), and with `modelSha256` one that was made for
- * another model.
+ * another model. Values are checked against the schema (types,
+ * ranges) before the file is checked against its folder's manifest, so that a
+ * hand-edited value is named as such.
  */
 export function readReport<S extends z.ZodType>(path: string, schema: S, modelSha256?: string): z.output<S> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readInputFile(path).toString('utf8'));
-  } catch (e) {
-    if ((e as Error).name === 'InputError') throw e;
-    throw fileError(path, `not valid JSON (${(e as Error).message})`);
-  }
-  checkSchemaId(path, raw, schemaIdOf(schema));
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw fileError(path, `not a valid report: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-  }
-  const data = r.data as { model?: { sha256?: string; path?: string } };
+  let parsed: z.output<S> | undefined;
+  readArtifact(path, (bytes) => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      throw fileError(path, `not valid JSON (${(e as Error).message})`);
+    }
+    checkSchemaId(path, raw, schemaIdOf(schema));
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw fileError(path, `not a valid report: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    }
+    parsed = r.data;
+  });
+  const data = parsed as { model?: { sha256?: string; path?: string } };
   if (modelSha256 && data.model?.sha256 && data.model.sha256 !== modelSha256) {
     throw fileError(path, `was made for another model (${data.model.path}, sha256 ${data.model.sha256.slice(0, 12)}…), not this one (sha256 ${modelSha256.slice(0, 12)}…)`);
   }
-  return r.data;
+  return parsed as z.output<S>;
 }

@@ -1,8 +1,9 @@
 // `qtool report DIR`: one self-contained report.html from the JSON artifacts
 // the stages wrote into DIR. Sections whose artifact is absent are left out
-// with a note; a malformed artifact is bad input naming the file.
+// with a note; a malformed artifact is bad input naming the file, and so is
+// one that DIR's manifest says is not what qtool wrote (src/report/commit.ts).
 import { existsSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { z } from 'zod';
 import { graphInputs } from '../onnx/graph.js';
 import { loadModel, type LoadedModel } from '../onnx/model.js';
@@ -26,7 +27,8 @@ import { sensitivitySection } from '../report/html/sections/sensitivity.js';
 import { partialSection } from '../report/html/sections/partial.js';
 import { qatSection } from '../report/html/sections/qat.js';
 import { fileError, InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/files.js';
+import { sha256File, writeFileAtomic } from '../util/files.js';
+import { checkOutputFolder, verifyFolder } from '../report/commit.js';
 import { collectOutputs } from '../runtime/outputs.js';
 import { progressBar } from '../report/progress.js';
 import { FP32_AGREEMENT } from '../metrics/metric.js';
@@ -59,7 +61,7 @@ export interface ReportOptions {
 }
 
 
-/** Every artifact in DIR, validated, and all about the same FP32 model. */
+/** Every artifact in DIR, validated, checked against DIR's manifest, and all about the same FP32 model. */
 function readArtifacts(dir: string): Artifacts {
   if (!existsSync(dir)) throw fileError(dir, 'no such folder');
   if (!statSync(dir).isDirectory()) throw fileError(dir, 'is not a folder (expected the --out folder of the qtool stages)');
@@ -73,12 +75,19 @@ function readArtifacts(dir: string): Artifacts {
     (a as Record<string, unknown>)[key] = r;
   }
   if (!sha) throw fileError(dir, `holds no qtool artifacts (${Object.values(FILES).map(([f]) => f).join(', ')})`);
+  // Every other file the manifest lists, models included, is there with the SHA-256 qtool committed.
+  verifyFolder(dir);
   return a;
 }
 
-/** A model file a report names: beside the report (the folder may have moved), else where it was written. */
+/**
+ * A model file a report names, in DIR beside the report: stages write their
+ * models beside their reports, and a folder that moved still works. The path
+ * recorded at the time may name a file in another folder now; it is not used.
+ */
 function locate(dir: string, recorded: string): string | null {
-  return [join(dir, basename(recorded)), recorded].find((p) => existsSync(p) && statSync(p).isFile()) ?? null;
+  const p = join(dir, basename(recorded));
+  return existsSync(p) && statSync(p).isFile() ? p : null;
 }
 
 function modelFile(dir: string, path: string): ModelFile {
@@ -103,19 +112,28 @@ function describe(a: Artifacts, stage: string): string {
   return `the model of the ${stage} stage`;
 }
 
-/** The last stage's model: run.json's choice, else qat, partial, calibrate in pipeline order. */
+/**
+ * The last stage's model: run.json's choice (with the SHA-256 it recorded),
+ * else that of the last of qat, partial, calibrate whose report is in DIR.
+ * The model must be in DIR: a report whose model is gone is bad input.
+ */
 function pickFinal(dir: string, a: Artifacts): { stage: string; path: string } | null {
   if (a.run) {
     const path = join(dir, a.run.final.model);
     if (!existsSync(path)) throw fileError(join(dir, 'run.json'), `names the final model ${a.run.final.model}, which is not in ${dir}`);
+    if (sha256File(path) !== a.run.final.sha256) {
+      throw fileError(path, `is not the final model run.json records (its SHA-256 differs): changed since qtool run wrote it; re-run qtool run`);
+    }
     return { stage: a.run.final.stage, path };
   }
-  const candidates: [string, string | undefined][] = [
-    ['qat', a.qat?.artifacts.model], ['partial', a.partial?.artifacts.model], ['calibrate', a.calibrate?.artifacts.model],
+  const candidates: [string, string, string | undefined][] = [
+    ['qat', 'qat.json', a.qat?.artifacts.model], ['partial', 'partial.json', a.partial?.artifacts.model], ['calibrate', 'calibrate.json', a.calibrate?.artifacts.model],
   ];
-  for (const [stage, recorded] of candidates) {
-    const path = recorded && locate(dir, recorded);
-    if (path) return { stage, path };
+  for (const [stage, report, recorded] of candidates) {
+    if (!recorded) continue;
+    const path = locate(dir, recorded);
+    if (!path) throw fileError(join(dir, report), `names the model ${basename(recorded)}, which is not in ${dir}`);
+    return { stage, path };
   }
   return null;
 }
@@ -177,6 +195,8 @@ async function speedOf(dir: string, a: Artifacts, finalPath: string, fp32: Loade
 async function finalModel(dir: string, a: Artifacts): Promise<FinalModel | null> {
   const picked = pickFinal(dir, a);
   if (!picked) return null;
+  // A model, not just a file of that name: an empty or truncated one is bad input.
+  loadModel(picked.path);
   const header = (a.run ?? a.calibrate ?? a.calibration ?? a.partial ?? a.qat ?? a.sensitivity)!.model;
   let fp32: LoadedModel | null = null;
   let why = `the FP32 model ${header.path} is not reachable from here`;
@@ -207,6 +227,8 @@ async function finalModel(dir: string, a: Artifacts): Promise<FinalModel | null>
 
 export async function report(dir: string, opts: ReportOptions = {}): Promise<ReportResult> {
   const a = readArtifacts(dir);
+  const out = opts.out ?? join(dir, 'report.html');
+  checkOutputFolder(dirname(out));
   const colors = methodColors([
     ...(a.calibrate?.methods.map((m) => m.method) ?? []),
     ...(Array.isArray(a.calibrate?.options.methods) ? a.calibrate.options.methods.map(String) : []),
@@ -235,7 +257,6 @@ export async function report(dir: string, opts: ReportOptions = {}): Promise<Rep
       `Made by qtool ${header.qtoolVersion} from ${read.join(', ')} in ${dir}`,
     ],
   }, sections);
-  const out = opts.out ?? join(dir, 'report.html');
   writeFileAtomic(out, html);
   return reportResultSchema.parse({
     schema: 'qtool/report@1',

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
 
 export const methodResultSchema = z.object({
   method: z.string(),
-  top1: z.number().nullable(),
+  top1: percent.nullable(),
   /** FP32 top-1 minus this method's, in points. */
-  drop: z.number().nullable(),
-  agreement: z.number().nullable(),
-  sqnrDb: z.number().nullable(),
+  drop: points.nullable(),
+  agreement: percent.nullable(),
+  sqnrDb: decibels.nullable(),
 });
 export type MethodResult = z.infer<typeof methodResultSchema>;
 
@@ -15,19 +16,19 @@ export type MethodResult = z.infer<typeof methodResultSchema>;
 export const calibrateReportSchema = z.object({
   schema: z.literal('qtool/calibrate@1'),
   ...reportHeader,
-  data: z.object({ path: z.string(), samples: z.number() }),
-  eval: z.object({ path: z.string(), samples: z.number(), labels: z.string().nullable() }).nullable(),
-  fp32: z.object({ top1: z.number().nullable(), sizeBytes: z.number() }),
-  quantizedLayers: z.number(),
-  quantizedTensors: z.number(),
-  foldedActivations: z.number(),
-  foldedBatchNorms: z.number(),
+  data: z.object({ path: z.string(), samples: positiveCount }),
+  eval: z.object({ path: z.string(), samples: positiveCount, labels: z.string().nullable() }).nullable(),
+  fp32: z.object({ top1: percent.nullable(), sizeBytes: bytes }),
+  quantizedLayers: count,
+  quantizedTensors: count,
+  foldedActivations: count,
+  foldedBatchNorms: count,
   methods: z.array(methodResultSchema),
-  selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: z.number() }),
+  selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
   clippedActivations: z.array(z.object({
-    tensor: z.string(), cap: z.number(), maxBefore: z.number(), fractionAboveCap: z.number(),
+    tensor: z.string(), cap: z.number().positive(), maxBefore: z.number(), fractionAboveCap: z.number().min(0).max(1),
   })),
-  timings: z.object({ totalSeconds: z.number(), forwardSeconds: z.number(), statisticsSeconds: z.number() }),
+  timings: z.object({ totalSeconds: seconds, forwardSeconds: seconds, statisticsSeconds: seconds }),
   artifacts: z.object({ calibration: z.string(), model: z.string(), report: z.string() }),
 });
 export type CalibrateReport = z.infer<typeof calibrateReportSchema>;

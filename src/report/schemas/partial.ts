@@ -1,22 +1,23 @@
 import { z } from 'zod';
 import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
+import { bytes, count, decibels, maxDropPoints, milliseconds, percent, points, positiveCount, seconds, unique } from './values.js';
 
 const point = z.object({
   /** Layers kept in float at this step. */
-  floatLayers: z.number().int().nonnegative(),
+  floatLayers: count,
   /** The layer this step added to the float set; null for the fully quantized start. */
   added: z.string().nullable(),
   /** Top-1 with labels, agreement with FP32 without, percent. */
-  accuracy: z.number(),
+  accuracy: percent,
   /** FP32 accuracy minus this one, points. */
-  drop: z.number(),
-  top1: z.number().nullable(),
-  agreement: z.number(),
-  sqnrDb: z.number().nullable(),
+  drop: points,
+  top1: percent.nullable(),
+  agreement: percent,
+  sqnrDb: decibels.nullable(),
   /** Median session.run time per batch, ms. */
-  medianBatchMs: z.number(),
-  sizeBytes: z.number().int(),
+  medianBatchMs: milliseconds,
+  sizeBytes: bytes,
 });
 export type PartialPoint = z.infer<typeof point>;
 
@@ -26,13 +27,13 @@ export const partialReportSchema = z.object({
   ...reportHeader,
   calibration: z.object({ path: z.string(), sha256: z.string() }),
   sensitivity: z.object({ path: z.string(), sha256: z.string() }),
-  data: z.object({ path: z.string(), samples: z.number().int().positive() }),
+  data: z.object({ path: z.string(), samples: positiveCount }),
   labels: z.string().nullable(),
   accuracyMetric: z.enum(['top1', 'agreement']),
   floatType: z.enum(FLOAT_TYPES),
-  budget: z.object({ maxDrop: z.number().nullable(), keepFloat: z.number().int().nullable() }),
-  fp32: z.object({ accuracy: z.number(), medianBatchMs: z.number(), sizeBytes: z.number().int() }),
-  totalLayers: z.number().int(),
+  budget: z.object({ maxDrop: maxDropPoints.nullable(), keepFloat: count.nullable() }),
+  fp32: z.object({ accuracy: percent, medianBatchMs: milliseconds, sizeBytes: bytes }),
+  totalLayers: count,
   floatLayers: z.array(z.string()),
   /** The model written: one of the curve's points. */
   result: point,
@@ -40,7 +41,15 @@ export const partialReportSchema = z.object({
   message: z.string(),
   curve: z.array(point),
   warnings: z.array(z.string()),
-  timings: z.object({ totalSeconds: z.number() }),
+  timings: z.object({ totalSeconds: seconds }),
   artifacts: z.object({ model: z.string(), report: z.string() }),
+}).superRefine((r, ctx) => {
+  // The float layers are what qat-finetune uses: each once, and the result's count.
+  const twice = unique(r.floatLayers);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['floatLayers'], message: `lists '${twice}' twice` });
+  if (r.floatLayers.length > r.totalLayers) ctx.addIssue({ code: 'custom', path: ['floatLayers'], message: `${r.floatLayers.length} float layers of ${r.totalLayers}` });
+  if (r.result.floatLayers !== r.floatLayers.length) {
+    ctx.addIssue({ code: 'custom', path: ['result', 'floatLayers'], message: `${r.result.floatLayers}, but floatLayers lists ${r.floatLayers.length}` });
+  }
 });
 export type PartialReport = z.infer<typeof partialReportSchema>;

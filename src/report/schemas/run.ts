@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
-
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+import { count, maxDropPoints, percent, points, positiveCount, sha256 } from './values.js';
 
 /** A file a stage wrote; `path` is relative to the run folder (the one holding run.json). */
 export const runArtifactSchema = z.object({ path: z.string(), sha256 });
@@ -24,10 +23,10 @@ export const runStageSchema = z.object({
   /** The model this stage produced (one of `artifacts`), if any. */
   model: z.string().nullable(),
   /** Accuracy of that model (top-1 with labels, else agreement with FP32), percent, and FP32's minus it, points. */
-  accuracy: z.number().nullable(),
-  drop: z.number().nullable(),
+  accuracy: percent.nullable(),
+  drop: points.nullable(),
   /** Evaluation samples behind `accuracy`. */
-  samples: z.number().int().nullable(),
+  samples: positiveCount.nullable(),
 });
 export type RunStage = z.infer<typeof runStageSchema>;
 
@@ -36,17 +35,17 @@ export const runReportSchema = z.object({
   schema: z.literal('qtool/run@1'),
   ...reportHeader,
   config: z.object({ path: z.string(), sha256 }),
-  budget: z.object({ maxDrop: z.number(), maxFloatLayers: z.number().int().nullable() }),
+  budget: z.object({ maxDrop: maxDropPoints, maxFloatLayers: count.nullable() }),
   metric: z.enum(['top1', 'agreement']),
-  fp32: z.object({ accuracy: z.number(), samples: z.number().int() }),
+  fp32: z.object({ accuracy: percent, samples: positiveCount }),
   stages: z.array(runStageSchema),
   final: z.object({
     stage: runStageSchema.shape.name,
     /** Relative to the run folder. */
     model: z.string(),
     sha256,
-    accuracy: z.number(),
-    drop: z.number(),
+    accuracy: percent,
+    drop: points,
     metBudget: z.boolean(),
     message: z.string(),
   }),

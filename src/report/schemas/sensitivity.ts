@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { reportHeader } from '../io.js';
+import { count, decibels, percent, points, positiveCount, seconds, sha256, unique } from './values.js';
 
 const measured = {
   /** Top-1 accuracy against the labels, percent; null without labels. */
-  top1: z.number().nullable(),
+  top1: percent.nullable(),
   /** Top-1 agreement with FP32, percent. */
-  agreement: z.number(),
+  agreement: percent,
   /** Output SQNR against FP32, dB; null when identical. */
-  sqnrDb: z.number().nullable(),
+  sqnrDb: decibels.nullable(),
 };
 
 const variantResult = z.object({
@@ -20,13 +21,13 @@ const variantResult = z.object({
    */
   impact: z.number(),
   /** Seconds to build, load and evaluate this variant. */
-  seconds: z.number(),
+  seconds,
 });
 
 export const sensitivityLayerSchema = z.object({
   name: z.string(),
   opType: z.string(),
-  params: z.number(),
+  params: count,
   /** 1 = most sensitive, by the measured variants. */
   rank: z.number().int().positive(),
   /**
@@ -49,31 +50,46 @@ export type SensitivityLayer = z.infer<typeof sensitivityLayerSchema>;
 export const sensitivityReportSchema = z.object({
   schema: z.literal('qtool/sensitivity@1'),
   ...reportHeader,
-  calibration: z.object({ path: z.string(), sha256: z.string(), method: z.string() }),
-  data: z.object({ path: z.string(), samples: z.number().int().positive() }),
+  calibration: z.object({
+    path: z.string(), sha256: z.string(), method: z.string(),
+    /**
+     * SHA-256 of what the ranking depends on in calibration.json (the recipe:
+     * passes, types, layers, every tensor's parameters), not of the file,
+     * which also holds the command line. Absent in reports of earlier versions.
+     */
+    recipeSha256: sha256.optional(),
+  }),
+  data: z.object({ path: z.string(), samples: positiveCount }),
   labels: z.string().nullable(),
   modes: z.array(z.enum(MODES)).min(1),
   metric: z.enum(METRICS),
   impactUnit: z.string(),
-  fp32: z.object({ top1: z.number().nullable() }),
+  fp32: z.object({ top1: percent.nullable() }),
   /** Every layer quantized (calibrate's model.int8.onnx). */
-  quantized: z.object({ ...measured, drop: z.number().nullable() }),
+  quantized: z.object({ ...measured, drop: points.nullable() }),
   /** Layer names, most sensitive first. */
   ranking: z.array(z.string()),
   proxyRanking: z.array(z.string()),
   layers: z.array(sensitivityLayerSchema),
   timings: z.object({
-    totalSeconds: z.number(),
+    totalSeconds: seconds,
     /** One FP32 evaluation pass over the samples: session creation and forward passes. */
-    fp32PassSeconds: z.number(),
+    fp32PassSeconds: seconds,
     /** The forward passes alone. */
-    fp32ForwardSeconds: z.number(),
-    proxySeconds: z.number(),
-    variants: z.number().int(),
-    medianVariantSeconds: z.number().nullable(),
+    fp32ForwardSeconds: seconds,
+    proxySeconds: seconds,
+    variants: count,
+    medianVariantSeconds: seconds.nullable(),
     /** medianVariantSeconds / fp32PassSeconds. */
-    variantToFp32Pass: z.number().nullable(),
+    variantToFp32Pass: z.number().nonnegative().nullable(),
   }),
   artifacts: z.object({ report: z.string() }),
+}).superRefine((r, ctx) => {
+  // The ranking is what partial uses: each layer once, only layers of the report.
+  const names = new Set(r.layers.map((l) => l.name));
+  const twice = unique(r.ranking);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['ranking'], message: `ranks layer '${twice}' twice` });
+  const stranger = r.ranking.find((n) => !names.has(n));
+  if (stranger !== undefined) ctx.addIssue({ code: 'custom', path: ['ranking'], message: `ranks '${stranger}', which is not among its layers` });
 });
 export type SensitivityReport = z.infer<typeof sensitivityReportSchema>;

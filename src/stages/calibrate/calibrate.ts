@@ -18,8 +18,8 @@ import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
-import { writeFileAtomic } from '../../util/files.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
+import { withOutput, writeArtifact } from '../../report/commit.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
@@ -156,12 +156,22 @@ function calibrationRecord(
   };
 }
 
-export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
-  const started = performance.now();
-  const fp32 = loadModel(inputs.model);
+/** Per-channel QDQ needs opset 13. */
+export function checkOpset(fp32: LoadedModel): void {
   if (opsetVersion(fp32.model) < 13) {
     throw fileError(fp32.path, `opset ${opsetVersion(fp32.model)} is too old for per-channel QDQ; re-export the model with opset >= 13`);
   }
+}
+
+/** OUT/calibration.json, OUT/model.int8.onnx and OUT/calibrate.json, committed as one set (src/report/commit.ts). */
+export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
+  return withOutput(opts.outDir, 'calibrate', () => calibrateInto(inputs, opts));
+}
+
+async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): Promise<CalibrateResult> {
+  const started = performance.now();
+  const fp32 = loadModel(inputs.model);
+  checkOpset(fp32);
   const prepared = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
   checkInputs(fp32, prepared, inputs, opts);
   const specs = graphInputs(fp32.model.graph!);
@@ -196,9 +206,9 @@ export async function calibrate(inputs: CalibrateInputs, opts: CalibrateOptions)
     timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
     artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
   };
-  // Everything is computed before anything is written; each file is written atomically.
+  // Everything is computed before anything is written; the three files are committed together.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);
-  writeFileAtomic(modelPath, chosenBytes);
+  writeArtifact(modelPath, chosenBytes);
   writeReport(report.artifacts.report, calibrateReportSchema, report);
   return { report, calibration };
 }

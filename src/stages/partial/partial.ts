@@ -1,6 +1,5 @@
 // `qtool partial`: keep the most sensitive layers in float until the model is
 // within an accuracy budget of FP32 (or keep exactly K), and write that model.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
@@ -9,9 +8,11 @@ import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
+import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
-import { sha256, writeFileAtomic } from '../../util/files.js';
+import { readInputFile, sha256 } from '../../util/files.js';
+import { withOutput, writeArtifact } from '../../report/commit.js';
 import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { lowerDrop } from '../../metrics/metric.js';
@@ -62,11 +63,16 @@ function buildPartial(recipe: QuantRecipe, floatLayers: readonly string[], float
   return encodeModel(model);
 }
 
+/** OUT/model.partial.onnx and OUT/partial.json, committed as one set (src/report/commit.ts). */
 export async function partial(inputs: PartialInputs, opts: PartialOptions): Promise<PartialReport> {
+  return withOutput(opts.outDir, 'partial', () => partialInto(inputs, opts));
+}
+
+async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise<PartialReport> {
   const started = performance.now();
   const budget = budgetOf(opts);
   const fp32 = loadModel(inputs.model);
-  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
+  const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const sens = readReport(inputs.sensitivity, sensitivityReportSchema, fp32.sha256);
   const names = recipe.full.layers.map((l) => l.name);
   if ([...sens.ranking].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
@@ -75,11 +81,16 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
   if ('keepFloat' in budget && budget.keepFloat > names.length) {
     throw new InputError(`--keep-float ${budget.keepFloat}: the model has only ${names.length} quantizable layers`);
   }
-  const calibrationSha = sha256(readFileSync(inputs.calibration));
-  const warnings: string[] = [];
-  if (sens.calibration.sha256 !== calibrationSha) {
-    warnings.push(`${inputs.sensitivity} was measured with another calibration (${sens.calibration.path}); its ranking may not fit ${inputs.calibration}`);
+  const calibrationSha = sha256(readInputFile(inputs.calibration));
+  // The ranking holds for the calibration it was measured with: the same decisions (reports of earlier versions: the same file).
+  const sameCalibration = sens.calibration.recipeSha256 !== undefined
+    ? sens.calibration.recipeSha256 === calibrationDecisionsSha256(calibration)
+    : sens.calibration.sha256 === calibrationSha;
+  if (!sameCalibration) {
+    throw fileError(inputs.sensitivity, `was measured with another calibration (${sens.calibration.path}) than ${inputs.calibration}; ` +
+      `re-run qtool sensitivity with --calibration ${inputs.calibration}`);
   }
+  const warnings: string[] = [];
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
@@ -127,7 +138,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
       maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
     }),
     calibration: { path: inputs.calibration, sha256: calibrationSha },
-    sensitivity: { path: inputs.sensitivity, sha256: sha256(readFileSync(inputs.sensitivity)) },
+    sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     accuracyMetric: scorer.metric.name as 'top1' | 'agreement',
@@ -145,7 +156,7 @@ export async function partial(inputs: PartialInputs, opts: PartialOptions): Prom
     artifacts: { model: modelPath, report: reportPath },
   };
   // The best model is written even when the budget is not met; the CLI then exits 1.
-  writeFileAtomic(modelPath, chosenBytes);
+  writeArtifact(modelPath, chosenBytes);
   writeReport(reportPath, partialReportSchema, report);
   return report;
 }

@@ -20,9 +20,10 @@ import { atMost } from '../../metrics/metric.js';
 import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
+import { calibrationDecisions } from '../../report/schemas/calibration.js';
 import { InputError } from '../../util/errors.js';
 import type { Optimizer } from '../../config/options/qat.js';
-import { writeFileAtomic } from '../../util/files.js';
+import { withOutput, writeArtifact } from '../../report/commit.js';
 import { qatReport, type Parity } from './report.js';
 import { qatSetup, type QatSetup } from './setup.js';
 
@@ -103,12 +104,7 @@ function fingerprintOf(inputs: QatInputs, opts: QatOptions, s: QatSetup): QatFin
   return qatFingerprint({
     modelSha256: s.fp32.sha256,
     // What QAT uses: calibration.json also holds command lines and timings, and a re-run that decides the same (as qtool run's) keeps the checkpoint valid.
-    recipe: {
-      perChannel: cal.perChannel, activationType: cal.activationType, clipGelu: cal.clipGelu, foldedBatchNorms: cal.foldedBatchNorms,
-      layers: cal.layers.map((l) => l.name),
-      tensors: cal.tensors.map((t) => [t.name, t.sharesScaleWith, t.selected]),
-      ...(cal.passes ? { passes: cal.passes } : {}),
-    },
+    recipe: calibrationDecisions(cal),
     floatLayers: inputs.partial ? s.recipe.floatLayers : null,
     files: { train: s.trainDs.path, trainLabels: inputs.trainLabels, eval: inputs.eval, labels: inputs.labels },
     options: { epochs: opts.epochs, batchSize: opts.batchSize, optimizer: opts.optimizer, lr0: startingLr(opts), learnRanges: opts.learnRanges },
@@ -190,7 +186,15 @@ async function exportAndCheck(qg: QatGraph, s: QatSetup, scorer: OutputScorer): 
   };
 }
 
+/**
+ * OUT/model.qat.onnx and OUT/qat.json, committed as one set at the end
+ * (src/report/commit.ts); OUT/qat.checkpoint is replaced after every epoch.
+ */
 export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<QatReport> {
+  return withOutput(opts.outDir, 'qat-finetune', () => qatFinetuneInto(inputs, opts));
+}
+
+async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<QatReport> {
   const started = performance.now();
   // Every input is read and checked before TensorFlow loads (it logs to stderr).
   const s = qatSetup(inputs, opts);
@@ -216,8 +220,8 @@ export async function qatFinetune(inputs: QatInputs, opts: QatOptions): Promise<
       backend: { name: rt.backend, native: rt.backend !== 'cpu', fallbackReason: rt.fallbackReason ?? null },
       lr0: startingLr(opts), batchNormFolded: qg.batchNormFolded, quantizedLayers: qg.plan.layers.length, checkpoint: checkpointPath, started,
     });
-    // Everything is computed before the model and report are written; each file atomically.
-    writeFileAtomic(report.artifacts.model, exported);
+    // Everything is computed before the model and report are written; the two are committed together.
+    writeArtifact(report.artifacts.model, exported);
     writeReport(report.artifacts.report, qatReportSchema, report);
     return report;
   } finally {

@@ -4,6 +4,13 @@
 // QAT from the partial result. Finished stages with unchanged inputs are reused.
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { loadModel } from '../../onnx/model.js';
+import { graphInputs } from '../../onnx/graph.js';
+import { loadDataset } from '../../data/dataset.js';
+import { loadLabels } from '../../data/labels.js';
+import { withOutput } from '../../report/commit.js';
+import { checkOpset } from '../calibrate/calibrate.js';
 import { atMost, classificationMetric, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
@@ -66,10 +73,45 @@ async function beyondPtq(r: StageRunner, f: RunFiles, budget: Budget, why: strin
   return { partial: p };
 }
 
+/**
+ * The model and every data file, checked as the stages will check them,
+ * before the first stage starts. Returns the model's SHA-256 as the stages
+ * record it (with external data, of the model with its weights).
+ */
+function checkInputs(c: Config): string {
+  const fp32 = loadModel(c.model);
+  checkOpset(fp32);
+  const specs = graphInputs(fp32.model.graph!);
+  loadDataset(c.data.calibration, specs);
+  const ev = loadDataset(c.data.eval!, specs);
+  if (c.data.evalLabels) loadLabels(c.data.evalLabels, ev.count, ev.path);
+  if (c.data.train) {
+    const train = loadDataset(c.data.train, specs);
+    if (c.data.trainLabels) loadLabels(c.data.trainLabels, train.count, train.path);
+  }
+  return fp32.sha256;
+}
+
+/**
+ * Every stage's artifacts and DIR/run.json are committed together at the
+ * end (src/report/commit.ts): a run killed on the way leaves DIR as it was.
+ * An interrupted QAT commits what the run did so far before the run exits 130.
+ */
 export async function runPipeline(configPath: string, opts: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const { config: c, sha256: configSha } = loadConfig(configPath);
   if (!c.data.eval) throw fileError(configPath, 'data.eval: missing (qtool run measures every stage on held-out evaluation inputs)');
+  const { report, interrupted } = await withOutput(opts.outDir, 'run', async () => {
+    const modelSha256 = checkInputs(c);
+    return runStages(configPath, c, configSha, modelSha256, opts, started);
+  });
+  if (interrupted) throw interrupted;
+  return report;
+}
+
+async function runStages(
+  configPath: string, c: Config, configSha: string, modelSha256: string, opts: RunOptions, started: number,
+): Promise<{ report: RunReport; interrupted?: QatInterruptedError }> {
   const out = opts.outDir;
   const f: RunFiles = { config: c, out, calibration: join(out, 'calibration.json'), sensitivity: join(out, 'sensitivity.json') };
   const r = new StageRunner(out, opts.onStage);
@@ -96,7 +138,7 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
       : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} points (> ${budget.maxDrop})`;
   const report: RunReport = {
     schema: 'qtool/run@1',
-    ...reportHeaderFor({ path: c.model, sha256: r.hashes.of(c.model) }, { config: c, outDir: out }),
+    ...reportHeaderFor({ path: c.model, sha256: modelSha256 }, { config: c, outDir: out }),
     config: { path: configPath, sha256: configSha },
     budget: { maxDrop: budget.maxDrop, maxFloatLayers: budget.maxFloatLayers ?? null },
     metric: classificationMetric(c.data.evalLabels !== undefined).name as RunReport['metric'],
@@ -109,6 +151,5 @@ export async function runPipeline(configPath: string, opts: RunOptions): Promise
     timings: { totalSeconds: (performance.now() - started) / 1000 },
   };
   writeReport(join(out, 'run.json'), runReportSchema, report);
-  if (interrupted) throw interrupted;
-  return report;
+  return { report, interrupted };
 }

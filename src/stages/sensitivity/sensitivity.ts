@@ -2,7 +2,6 @@
 // one run of the fully quantized model first, then one model variant per
 // layer and mode, each built in memory from the calibrated ranges and scored
 // against the FP32 outputs computed once.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel, type Model } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
@@ -10,10 +9,12 @@ import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
+import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
 import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
-import { sha256 } from '../../util/files.js';
+import { readInputFile, sha256 } from '../../util/files.js';
+import { withOutput } from '../../report/commit.js';
 import { buildRecipeBytes, buildRecipeModel, onlyLayer, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
 import type { Dataset } from '../../data/dataset.js';
@@ -88,9 +89,13 @@ async function proxyRanking(recipe: QuantRecipe, qdq: Model, label: string, ds: 
 }
 
 export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
+  return withOutput(opts.outDir, 'sensitivity', () => sensitivityInto(inputs, opts));
+}
+
+async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
-  const { recipe } = loadCalibratedModel(fp32, inputs.calibration);
+  const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
   if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
@@ -132,7 +137,9 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
     ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
-    calibration: { path: inputs.calibration, sha256: sha256(readFileSync(inputs.calibration)), method: recipe.method },
+    calibration: {
+      path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
+    },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
     modes: opts.modes,
