@@ -66,6 +66,19 @@ test('qat-finetune --distill (no labels; parity on the training data), SGD with 
   assert.ok(report.parity.gap <= 0.3);
 });
 
+test('qat-finetune --distill --eval without labels: accuracy and parity as agreement with FP32 on the held-out data', () => {
+  const out = join(dir, 'distill-eval');
+  const r = runQtool(['qat-finetune', model, '--calibration', calibration, ...train, '--distill', '--epochs', '1', '--eval', digits('eval_x.npy'), '--json', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = qatReportSchema.parse(JSON.parse(r.stdout));
+  assert.equal(report.parity.metric, 'agreement');
+  assert.equal(report.parity.data, digits('eval_x.npy'));
+  assert.equal(report.parity.samples, 500);
+  assert.ok(report.accuracy && report.accuracy.metric === 'agreement' && report.accuracy.fp32 === 100);
+  assert.ok(report.accuracy.after > 90, `agreement ${report.accuracy.after}`);
+  assert.match(r.stderr, /^qtool: epoch 1\/1: loss \d+\.\d{4}, agreement \d+\.\d\d % \(\d+\.\d s\)$/m);
+});
+
 test('qat-finetune: bad input exits 2 with one line', () => {
   const base = [model, '--calibration', calibration, ...train];
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--distill'], /exactly one of --train-labels Y and --distill/);
@@ -74,6 +87,7 @@ test('qat-finetune: bad input exits 2 with one line', () => {
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--epochs', '0'], /--epochs takes a positive whole number/);
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--lr', '-1'], /--lr takes a positive number/);
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--batch-size', '0'], /--batch-size takes a positive whole number/);
+  expectBadInput('qat-finetune', [...base, ...trainLabels, '--labels', digits('eval_y.npy')], /--labels goes with --eval/);
   expectBadInput('qat-finetune', [...base, ...trainLabels, '--resume'], /qat\.checkpoint: no checkpoint to resume from; run without --resume/);
   expectBadInput('qat-finetune', [repoPath('samples/resnet/model.onnx'), '--calibration', calibration, ...train, ...trainLabels], /made for another model/);
   // A partial.json made for another model.

@@ -15,7 +15,7 @@ export function printQatEvent(e: QatEvent): void {
     case 'epoch':
       // Over the progress bar's line on a terminal.
       process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}qtool: epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}` +
-        `${e.accuracy === null ? '' : `, top-1 ${e.accuracy.toFixed(2)} %`} (${e.seconds.toFixed(1)} s)\n`);
+        `${e.accuracy === null ? '' : `, ${e.metric} ${e.accuracy.toFixed(2)} %`} (${e.seconds.toFixed(1)} s)\n`);
       break;
     case 'not-resuming':
       process.stderr.write(`qtool: not resuming: ${e.reason}; starting over\n`);

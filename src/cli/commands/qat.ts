@@ -32,7 +32,7 @@ function summary(r: QatReport): string {
       ` in ${fmt(r.timings.trainSeconds, 1)} s (${fmt(r.timings.samplesPerSecond, 0)} samples/s)`,
     `  loss ${fmt(r.loss[0], 4)} -> ${fmt(r.loss[r.loss.length - 1], 4)}` +
       (r.resumedFrom !== null ? ` (resumed after epoch ${r.resumedFrom})` : ''),
-    ...r.epochLog.map((e) => `  epoch ${e.epoch}: loss ${fmt(e.loss, 4)}${e.accuracy === null ? '' : `, top-1 ${fmt(e.accuracy)} %`}, ${fmt(e.seconds, 1)} s`),
+    ...r.epochLog.map((e) => `  epoch ${e.epoch}: loss ${fmt(e.loss, 4)}${e.accuracy === null ? '' : `, ${r.parity.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(e.accuracy)} %`}, ${fmt(e.seconds, 1)} s`),
   ];
   if (r.accuracy) {
     lines.push(`  ${what} on ${r.accuracy.data}: FP32 ${fmt(r.accuracy.fp32)} %, fake-quant before ${fmt(r.accuracy.before)} % -> after ${fmt(r.accuracy.after)} %`);
@@ -58,7 +58,7 @@ export function registerQat(program: Command): void {
     .option('--train-labels <file>', 'class labels for --train (cross-entropy loss)');
   addOptions(cmd, QAT_OPTIONS, 'distill', 'epochs', 'baseLr', 'lr', 'optimizer', 'batchSize', 'learnRanges')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
-    .option('--labels <file>', 'labels for --eval');
+    .option('--labels <file>', 'labels for --eval (without them, accuracy is top-1 agreement with FP32)');
   addOptions(cmd, QAT_OPTIONS, 'maxDrop')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--resume', 'continue from OUT/qat.checkpoint (written after each epoch) of a run with the same inputs and options')

@@ -63,7 +63,7 @@ export interface QatOptions {
 /** What qat-finetune tells as it goes. */
 export type QatEvent =
   | { kind: 'backend'; backend: string; native: boolean; fused: boolean; fallbackReason: string | null }
-  | { kind: 'epoch'; epoch: number; epochs: number; loss: number; accuracy: number | null; seconds: number }
+  | { kind: 'epoch'; epoch: number; epochs: number; loss: number; accuracy: number | null; metric: string; seconds: number }
   | { kind: 'not-resuming'; reason: string };
 
 /** Training was stopped (QatOptions.signal); the message says where the checkpoint is and how to resume. */
@@ -147,7 +147,7 @@ async function train(
         epochLog.push({ epoch: e.epoch, loss: e.loss, accuracy, seconds: e.seconds });
         writeCheckpoint(checkpoint.path, { fingerprint: checkpoint.fingerprint, epochLog, state: await e.state() });
         lastCheckpoint = e.epoch;
-        opts.onEvent?.({ kind: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, accuracy, seconds: e.seconds });
+        opts.onEvent?.({ kind: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, accuracy, metric: scorer.metric.label, seconds: e.seconds });
       },
     });
   } catch (e) {
