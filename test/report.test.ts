@@ -1,6 +1,6 @@
 // `qtool report`: real artifacts of every stage on the MLP sample, the page
 // they make (self-contained, every chart drawn), the page rendered in headless
-// Chromium (Debian's `chromium`, which .ci/run installs), and bad input.
+// Chromium (Debian's `chromium`, which npm test's set-up step installs), and bad input.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -120,7 +120,7 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
 
 test('the page renders in headless Chromium: every chart in the DOM, a screenshot with the charts in colour', (t) => {
   const chromium = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
-  assert.ok(chromium, 'chromium is not installed (Debian package `chromium`; .ci/run installs it)');
+  assert.ok(chromium, 'chromium is not installed (Debian package `chromium`; scripts/test-setup.sh installs it)');
   const page = join(dir, 'report.html');
   if (!existsSync(page)) qtool(['report', dir]);
   const shot = join(dir, 'report.png');
