@@ -11,7 +11,7 @@ import { makeTensor } from '../src/onnx/tensor.js';
 import { writeNpy } from '../src/data/npy.js';
 import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);

@@ -15,7 +15,7 @@ import { registerQat } from '../src/cli/commands/qat.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
 import { DEFAULT_PERCENTILES, parseMethods } from '../src/stages/calibrate/methods.js';
 import { calibrateArgs, partialOptions, qatArgs, sensitivityOptions } from '../src/stages/run/stage-options.js';
-import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { repoPath } from './helpers.js';
+import { repoPath } from './lib/helpers.js';
 import { InputError } from '../src/util/errors.js';
 import type { ValueSpec } from '../src/onnx/graph.js';
 import { encodeNpy, openNpy, parseNpy, readNpy, readNpyElements, readNpyRows, writeNpy, type NdArray } from '../src/data/npy.js';

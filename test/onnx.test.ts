@@ -11,7 +11,7 @@ import { graphInputs, topologicalOrder } from '../src/onnx/graph.js';
 import { exposeTensors, exposeTensorsInBytes } from '../src/onnx/rewrite.js';
 import { tensorToArray } from '../src/onnx/tensor.js';
 import { InputError } from '../src/util/errors.js';
-import { onnxTestData, repoPath } from './helpers.js';
+import { onnxTestData, repoPath } from './lib/helpers.js';
 
 const CASES = ['test_conv_with_strides_padding', 'test_gemm_default_single_elem_vector_bias', 'test_matmul_2d', 'test_layer_normalization_2d_axis0', 'test_maxpool_2d_pads', 'test_quantizelinear_axis', 'test_softmax_example'];
 

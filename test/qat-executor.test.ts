@@ -17,7 +17,7 @@ import { loadLabels } from '../src/data/labels.js';
 import { loadTf } from '../src/qat/tf.js';
 import { OnnxTfGraph, tensorsFromFeeds } from '../src/qat/executor.js';
 import { foldBatchNorm, foldBatchNormReport } from '../src/quant/fold-batchnorm.js';
-import { repoPath } from './helpers.js';
+import { repoPath } from './lib/helpers.js';
 
 const { tf, backend } = await loadTf();
 

@@ -20,7 +20,7 @@ import { OnnxTfGraph } from '../src/qat/executor.js';
 import { tfValues } from '../src/qat/ops/dtype.js';
 import { supportedOps } from '../src/qat/ops/index.js';
 import { conv2dFilterGrad } from '../src/qat/ops/conv-cpu.js';
-import { onnxTestData } from './helpers.js';
+import { onnxTestData } from './lib/helpers.js';
 
 const { tf, backend } = await loadTf();
 

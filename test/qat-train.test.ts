@@ -24,8 +24,8 @@ import { cosineLr, exportQatModel, trainQat } from '../src/qat/train.js';
 import { fakeQuant } from '../src/quant/fake-quant.js';
 import { dequantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, dequantizeLinear } from '../src/quant/qparams.js';
 import { loadQuantizedModel } from '../src/stages/quantized-model.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
-import { headNpy } from './outlier.js';
+import { repoPath, runQtool, tempDir } from './lib/helpers.js';
+import { headNpy } from './lib/outlier.js';
 
 const { tf, backend } = await loadTf();
 const report: string[] = [];

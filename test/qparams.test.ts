@@ -13,7 +13,7 @@ import {
   ZERO_RANGE_WEIGHT_SCALE, type QuantArray, type QuantType,
 } from '../src/quant/qparams.js';
 import { fakeQuant, fakeQuantPerAxis } from '../src/quant/fake-quant.js';
-import { onnxTestData } from './helpers.js';
+import { onnxTestData } from './lib/helpers.js';
 
 interface OnnxCase {
   node: onnx.INodeProto;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { esc } from '../src/report/html/svg.js';
-import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { reportResultSchema } from '../src/report/schemas/report.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { sha256 } from '../src/util/files.js';
 import { runReportSchema, type RunReport } from '../src/report/schemas/run.js';
 import { afterCalibrate, afterPartial, pickFinal } from '../src/stages/run/decide.js';
-import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { readCheckpoint } from '../src/qat/checkpoint.js';
 import { qatReportSchema } from '../src/report/schemas/qat.js';
-import { headNpy, makeAddOutlierModel, makeOutlierModel, OUTLIER } from './outlier.js';
+import { headNpy, makeAddOutlierModel, makeOutlierModel, OUTLIER } from './lib/outlier.js';
 
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
 const MNIST = (f: string) => repoPath('samples', 'mnist', f);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadModel } from '../src/onnx/model.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { qatReportSchema } from '../src/report/schemas/qat.js';
-import { repoPath, tempDir } from './helpers.js';
+import { repoPath, tempDir } from './lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 

@@ -5,11 +5,11 @@
 // relu(s x) = s relu(x) for s > 0, the FP32 function is unchanged, while one
 // channel's weights and activations become s times larger than the rest.
 import { join } from 'node:path';
-import type { onnx } from '../src/onnx/proto/onnx.js';
-import { loadModel, saveModel } from '../src/onnx/model.js';
-import { attrInt, consumerMap, initializerMap, type Node } from '../src/onnx/graph.js';
-import { makeTensor, tensorToArray } from '../src/onnx/tensor.js';
-import { readNpy, writeNpy } from '../src/data/npy.js';
+import type { onnx } from '../../src/onnx/proto/onnx.js';
+import { loadModel, saveModel } from '../../src/onnx/model.js';
+import { attrInt, consumerMap, initializerMap, type Node } from '../../src/onnx/graph.js';
+import { makeTensor, tensorToArray } from '../../src/onnx/tensor.js';
+import { readNpy, writeNpy } from '../../src/data/npy.js';
 import { repoPath, runQtool } from './helpers.js';
 
 export interface OutlierOptions {
