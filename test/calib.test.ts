@@ -10,7 +10,7 @@ import { calibrateEntropy } from '../src/calib/entropy.js';
 import { calibrateMse } from '../src/calib/mse.js';
 import { calibOptions, calibratorFor, CALIBRATORS, rangeFor, type CalibMethod } from '../src/calib/methods.js';
 import type { Range } from '../src/calib/range.js';
-import { fakeQuant } from '../src/quant/fake-quant.js';
+import { fakeQuant } from './lib/fake-quant.js';
 import { qparamsFromRange } from '../src/quant/qparams.js';
 import { fillNormal, mulberry32 } from './lib/random.js';
 

@@ -1,5 +1,5 @@
 // QAT: the tfjs fake quant against ONNX's QuantizeLinear/DequantizeLinear
-// semantics (src/quant/fake-quant.ts), its straight-through gradient, the
+// semantics (test/lib/fake-quant.ts), its straight-through gradient, the
 // fake-quant graph's accuracy against onnxruntime on the INT8 model calibrate
 // writes (before training), and a short fine-tune whose exported INT8 model
 // onnxruntime runs with the accuracy the tfjs fake-quant model had.
@@ -21,7 +21,7 @@ import { fakeQuantLsq, fakeQuantLsqFused, fakeQuantTensor, fakeQuantTensorFused,
 import { nativeOps } from '../src/qat/tf-native.js';
 import { QatGraph } from '../src/qat/qat-graph.js';
 import { cosineLr, exportQatModel, trainQat } from '../src/qat/train.js';
-import { fakeQuant } from '../src/quant/fake-quant.js';
+import { fakeQuant } from './lib/fake-quant.js';
 import { dequantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, dequantizeLinear } from '../src/quant/qparams.js';
 import { loadQuantizedModel } from '../src/stages/quantized-model.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';

@@ -12,7 +12,7 @@ import {
   quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, roundHalfEven, typeRange,
   ZERO_RANGE_WEIGHT_SCALE, type QuantArray, type QuantType,
 } from '../src/quant/qparams.js';
-import { fakeQuant, fakeQuantPerAxis } from '../src/quant/fake-quant.js';
+import { fakeQuant, fakeQuantPerAxis } from './lib/fake-quant.js';
 import { onnxTestData } from './lib/helpers.js';
 import { mulberry32 } from './lib/random.js';
 
