@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { qatReportSchema, type QatReport } from '../src/report/schemas/qat.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
-import { headNpy } from './lib/outlier.js';
+import { headNpy } from './lib/npy-write.js';
 import { readNpy } from '../src/data/npy.js';
 
 interface ManifestModel { model: string; data: Record<string, string> }

@@ -25,7 +25,7 @@ import { fakeQuant } from './lib/fake-quant.js';
 import { dequantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, dequantizeLinear } from '../src/quant/qparams.js';
 import { loadQuantizedModel } from '../src/stages/quantized-model.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
-import { headNpy } from './lib/outlier.js';
+import { headNpy } from './lib/npy-write.js';
 import { mulberry32 } from './lib/random.js';
 
 const { tf, backend } = await loadTf();

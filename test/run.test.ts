@@ -13,7 +13,8 @@ import { afterCalibrate, afterPartial, pickFinal } from '../src/stages/run/decid
 import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { readCheckpoint } from '../src/qat/checkpoint.js';
 import { qatReportSchema } from '../src/report/schemas/qat.js';
-import { headNpy, makeAddOutlierModel, makeOutlierModel, OUTLIER } from './lib/outlier.js';
+import { headNpy } from './lib/npy-write.js';
+import { makeAddOutlierModel, makeOutlierModel, OUTLIER } from './lib/outlier.js';
 
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
 const MNIST = (f: string) => repoPath('samples', 'mnist', f);

@@ -1,9 +1,9 @@
-// Loading and saving ModelProto. Decoding errors become one-line input errors
-// that name the file; saving is atomic.
+// Loading, decoding and encoding ModelProto. Decoding errors become one-line
+// input errors that name the file.
 import { onnx } from './proto/onnx.js';
 import { graphInputs } from './graph.js';
 import { fileError } from '../util/errors.js';
-import { readInputFile, sha256, writeFileAtomic } from '../util/files.js';
+import { readInputFile, sha256 } from '../util/files.js';
 
 export type Model = onnx.ModelProto;
 
@@ -43,13 +43,6 @@ export function loadModel(path: string): LoadedModel {
 
 export function encodeModel(model: Model): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
-}
-
-/** Writes the model atomically and returns the bytes written. */
-export function saveModel(model: Model, path: string): Uint8Array {
-  const bytes = encodeModel(model);
-  writeFileAtomic(path, bytes);
-  return bytes;
 }
 
 /**
