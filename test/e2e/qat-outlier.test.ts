@@ -12,9 +12,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { qatReportSchema } from '../src/report/schemas/qat.js';
-import { repoPath, runQtool, tempDir } from './lib/helpers.js';
-import { setupOutlierCase } from './lib/outlier.js';
+import { qatReportSchema } from '../../src/report/schemas/qat.js';
+import { repoPath, runQtool, tempDir } from '../lib/helpers.js';
+import { setupOutlierCase } from '../lib/outlier.js';
 
 const dir = tempDir('qtool-qat-outlier-');
 const c = setupOutlierCase(dir, 3000);
