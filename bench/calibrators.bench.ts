@@ -3,6 +3,7 @@
 // busy machine does not inflate it). Run: node dist/bench/calibrators.bench.js
 import { HIST_BINS, TensorHistogram } from '../src/calib/histogram.js';
 import { calibOptions, parseMethods, rangeFor } from '../src/calib/methods.js';
+import { fillNormal, mulberry32 } from '../test/lib/random.js';
 
 function cpuMs(f: () => void): number {
   const t0 = process.cpuUsage();
@@ -22,10 +23,8 @@ for (const m of methods) {
     console.log(`${m.family.padEnd(10)} ${name.padEnd(16)} ${best(7, () => rangeFor(m, h, opts)).toFixed(2)} ms`);
   }
 }
-// Box-Muller normal values, seeded by a simple LCG for repeatability.
-let seed = 61;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
-const big = Float32Array.from({ length: 1_000_000 }, () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd()));
+// Normal values from the seeded PRNG, the same on every run.
+const big = fillNormal(new Float32Array(1_000_000), mulberry32(61));
 const hist = new TensorHistogram();
 hist.update(big);
 console.log(`histogram update, 1M values: ${best(5, () => hist.update(big)).toFixed(1)} ms`);

@@ -4,7 +4,7 @@
 // all land in one bin. CPU nanoseconds per value, best of 7 runs, so that a
 // busy machine inflates it little. Run: node dist/bench/histogram.bench.js
 import { TensorHistogram } from '../src/calib/histogram.js';
-import { fillNormal, mulberry32 } from './lib/random.js';
+import { fillNormal, mulberry32 } from '../test/lib/random.js';
 
 const N = 4_000_000;
 const normal = fillNormal(new Float32Array(N), mulberry32(7));

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNpy } from '../src/data/npy.js';
 import { decodeModel, encodeModel } from '../src/onnx/model.js';
-import { exposeTensors } from '../src/onnx/rewrite.js';
 import { planQuantization } from '../src/quant/plan.js';
 import { ort } from '../src/runtime/session.js';
+import { exposeTensors } from '../test/lib/expose-tensors.js';
 
 interface ProfileEvent { cat: string; name: string; dur: number; args?: { op_name?: string } }
 

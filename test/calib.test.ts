@@ -10,30 +10,20 @@ import { calibrateEntropy } from '../src/calib/entropy.js';
 import { calibrateMse } from '../src/calib/mse.js';
 import { calibOptions, calibratorFor, CALIBRATORS, parseMethods, rangeFor } from '../src/calib/methods.js';
 import type { Range } from '../src/calib/range.js';
-import { fakeQuant } from '../src/quant/fake-quant.js';
+import { fakeQuant } from './lib/fake-quant.js';
 import { qparamsFromRange } from '../src/quant/qparams.js';
+import { fillNormal, mulberry32 } from './lib/random.js';
 
 const SYM = calibOptions('int8', true);
 const ASYM = calibOptions('uint8', false);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-}
-
 function gaussian(n: number, seed: number, sigma = 1): Float32Array {
-  const r = rng(seed);
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = sigma * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
-  return x;
+  return fillNormal(new Float32Array(n), mulberry32(seed), sigma);
 }
 
 function shuffled(x: Float32Array, seed: number): Float32Array {
   const y = x.slice();
-  const r = rng(seed);
+  const r = mulberry32(seed);
   for (let i = y.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
     [y[i], y[j]] = [y[j], y[i]];
@@ -320,7 +310,7 @@ function entropyCases(): [string, Float32Array][] {
   const relu = Float32Array.from(gaussian(20000, 22), (v) => Math.max(0, v));
   relu[5] = 12;
   const uniform = Float32Array.from({ length: 20000 }, (_, i) => -3 + (6 * (i + 0.5)) / 20000);
-  const r = rng(23);
+  const r = mulberry32(23);
   const sparseData = Float32Array.from({ length: 3000 }, () => Math.round(r() * 40) * 0.37 - 7);
   return [['gaussian+outliers', g], ['relu', relu], ['uniform', uniform], ['sparse', sparseData]];
 }

@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
-import { loadModel, saveModel } from '../src/onnx/model.js';
+import { loadModel } from '../src/onnx/model.js';
 import { makeTensor } from '../src/onnx/tensor.js';
-import { writeNpy } from '../src/data/npy.js';
 import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './lib/helpers.js';
+import { writeNpy } from './lib/npy-write.js';
+import { saveModel } from './lib/save-model.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);

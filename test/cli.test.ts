@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeNpy, readNpy } from '../src/data/npy.js';
+import { readNpy } from '../src/data/npy.js';
+import { writeNpy } from './lib/npy-write.js';
 import { inspectReportSchema } from '../src/report/schemas/inspect.js';
 import { evalReportSchema } from '../src/report/schemas/eval.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const LENET = repoPath('test', 'fixtures', 'lenet-dynamo', 'model.onnx');

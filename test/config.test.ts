@@ -26,7 +26,7 @@ import { sensitivityOptions } from '../src/stages/sensitivity/options.js';
 import { partialOptions } from '../src/stages/partial/options.js';
 import { qatOptions } from '../src/stages/qat/options.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
 

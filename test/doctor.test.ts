@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Scalar } from '@tensorflow/tfjs';
 import { doctorReportSchema } from '../src/report/schemas/doctor.js';
-import { repoRoot, runQtool } from './helpers.js';
+import { repoRoot, runQtool } from './lib/helpers.js';
 
 test('after install, tfjs-node loads with the native TensorFlow backend (doctor --json validates)', () => {
   const r = runQtool(['doctor', '--json']);

@@ -14,8 +14,9 @@ import { equalize } from '../src/quant/passes/equalize.js';
 import { foldBatchNormReport } from '../src/quant/passes/fold-batchnorm.js';
 import { calibrate } from '../src/stages/calibrate/calibrate.js';
 import { parseMethods } from '../src/calib/methods.js';
-import { repoPath, tempDir } from './helpers.js';
-import { headNpy, makeOutlierModel, OUTLIER } from './outlier.js';
+import { repoPath, tempDir } from './lib/helpers.js';
+import { makeOutlierModel, OUTLIER } from './lib/outlier.js';
+import { headNpy } from './lib/npy-write.js';
 
 test('only exact pairs: none through GELU (mlp) or ReLU6 (mobilenet), whose caps do not scale per channel', () => {
   for (const name of ['mlp', 'mobilenet']) {

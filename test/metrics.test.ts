@@ -9,7 +9,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { loadLabels } from '../src/data/labels.js';
 import { AGREEMENT, atMost, classificationMetric, dropOf, lowerDrop, TOP1 } from '../src/metrics/metric.js';
 import { OutputScorer } from '../src/metrics/output-scorer.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 

@@ -8,10 +8,11 @@ import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
 import { decodeModel, encodeModel, loadModel } from '../src/onnx/model.js';
 import { graphInputs, topologicalOrder } from '../src/onnx/graph.js';
-import { exposeTensors, exposeTensorsInBytes } from '../src/onnx/rewrite.js';
+import { exposeTensorsInBytes } from '../src/onnx/rewrite.js';
 import { tensorToArray } from '../src/onnx/tensor.js';
 import { InputError } from '../src/util/errors.js';
-import { onnxTestData, repoPath } from './helpers.js';
+import { exposeTensors } from './lib/expose-tensors.js';
+import { onnxTestData, repoPath } from './lib/helpers.js';
 
 const CASES = ['test_conv_with_strides_padding', 'test_gemm_default_single_elem_vector_bias', 'test_matmul_2d', 'test_layer_normalization_2d_axis0', 'test_maxpool_2d_pads', 'test_quantizelinear_axis', 'test_softmax_example'];
 

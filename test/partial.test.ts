@@ -1,5 +1,5 @@
 // `qtool partial`: the greedy search on its own, then end to end on the
-// outlier network (outlier.ts), fp16 float layers, a budget no set of float
+// outlier network (lib/outlier.ts), fp16 float layers, a budget no set of float
 // layers can meet, bad input, and the chain script CI runs.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +14,8 @@ import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { evalReportSchema } from '../src/report/schemas/eval.js';
 import { partialReportSchema, type PartialReport } from '../src/report/schemas/partial.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
-import { repoPath, runQtool, tempDir, expectBadInput } from './helpers.js';
-import { makeAddOutlierModel, setupOutlierCase, type OutlierCase } from './outlier.js';
+import { repoPath, runQtool, tempDir, expectBadInput } from './lib/helpers.js';
+import { makeAddOutlierModel, setupOutlierCase, type OutlierCase } from './lib/outlier.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
@@ -81,7 +81,7 @@ test('float16 bit patterns match numpy (rounding to nearest even, subnormals, ov
 let c: OutlierCase;
 let sens: SensitivityReport;
 let sensPath: string;
-/** The MLP with an outlier on an Add no layer owns (outlier.ts), calibrated and ranked. */
+/** The MLP with an outlier on an Add no layer owns (lib/outlier.ts), calibrated and ranked. */
 const add = { dir: '', model: '', calibration: '', sensitivity: '' };
 const DIGITS_EVAL = ['--data', DIGITS('eval_x.npy'), '--labels', DIGITS('eval_y.npy')];
 before(() => {

@@ -19,7 +19,7 @@ import { trainQat, type TrainState } from '../src/qat/train.js';
 import { checkFingerprint, readCheckpoint, writeCheckpoint, decodeCheckpoint, encodeCheckpoint } from '../src/qat/checkpoint.js';
 import type { QatFingerprint } from '../src/report/schemas/qat.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const { tf } = await loadTf();
 const dir = tempDir('qtool-qat-ckpt-');

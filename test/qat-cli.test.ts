@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import { qatReportSchema } from '../src/report/schemas/qat.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { readCheckpoint } from '../src/qat/checkpoint.js';
-import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, interruptAt, repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const dir = tempDir('qtool-qat-cli-');
 const model = repoPath('samples/mlp/model.onnx');

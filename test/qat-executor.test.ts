@@ -17,7 +17,8 @@ import { loadLabels } from '../src/data/labels.js';
 import { loadTf } from '../src/qat/tf.js';
 import { OnnxTfGraph, tensorsFromFeeds } from '../src/qat/executor.js';
 import { foldBatchNorm, foldBatchNormReport } from '../src/quant/passes/fold-batchnorm.js';
-import { repoPath } from './helpers.js';
+import { repoPath } from './lib/helpers.js';
+import { mulberry32 } from './lib/random.js';
 
 const { tf, backend } = await loadTf();
 
@@ -195,11 +196,8 @@ function vi(name: string, dims: (number | string)[]): onnx.ValueInfoProto {
 }
 
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (s / 2 ** 32) * (hi - lo);
-  });
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => lo + r() * (hi - lo));
 }
 
 function bnParams(prefix: string, c: number, seed: number): onnx.TensorProto[] {

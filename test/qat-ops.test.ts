@@ -20,7 +20,8 @@ import { OnnxTfGraph } from '../src/qat/executor.js';
 import { tfValues } from '../src/qat/ops/dtype.js';
 import { supportedOps } from '../src/qat/ops/index.js';
 import { conv2dFilterGrad } from '../src/qat/ops/conv-cpu.js';
-import { onnxTestData } from './helpers.js';
+import { onnxTestData } from './lib/helpers.js';
+import { mulberry32 } from './lib/random.js';
 
 const { tf, backend } = await loadTf();
 
@@ -283,11 +284,8 @@ function buildModel(nodes: onnx.NodeProto[], inputs: ValueDef[], outputs: ValueD
 }
 
 function rand(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s / 2 ** 32) * 2 - 1) * scale;
-  });
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 }
 
 function f32(name: string, dims: number[], seed: number, scale = 1): onnx.TensorProto {

@@ -12,8 +12,9 @@ import {
   quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, roundHalfEven, typeRange,
   ZERO_RANGE_WEIGHT_SCALE, type QuantArray, type QuantType,
 } from '../src/quant/qparams.js';
-import { fakeQuant, fakeQuantPerAxis } from '../src/quant/fake-quant.js';
-import { onnxTestData } from './helpers.js';
+import { fakeQuant, fakeQuantPerAxis } from './lib/fake-quant.js';
+import { onnxTestData } from './lib/helpers.js';
+import { mulberry32 } from './lib/random.js';
 
 interface OnnxCase {
   node: onnx.INodeProto;
@@ -191,8 +192,8 @@ test('quantizeWeightPerChannel: an all-zero channel gets a tiny positive scale, 
 });
 
 test('per-channel equals per-tensor quantization of each channel; error is within half a step', () => {
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const uniform = mulberry32(7);
+  const rnd = () => uniform() - 0.5;
   const dims = [4, 3, 2, 2];
   const w = new Float32Array(48).map((_, i) => rnd() * (Math.floor(i / 12) + 1));
   const r = quantizeWeightPerChannel(w, dims, 0);

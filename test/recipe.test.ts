@@ -10,7 +10,7 @@ import { encodeModel, loadModel } from '../src/onnx/model.js';
 import { buildRecipeModel, prepareRecipe, withFloatLayers, onlyLayer } from '../src/quant/recipe.js';
 import { PASSES } from '../src/quant/passes/index.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const MOBILENET = repoPath('samples', 'mobilenet', 'model.onnx');

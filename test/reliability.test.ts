@@ -21,7 +21,7 @@ import { sha256 } from '../src/util/files.js';
 import { InputError } from '../src/util/errors.js';
 import { readArtifact, verifyFolder, withOutput, writeArtifact } from '../src/report/commit.js';
 import { mulberry32 } from '../src/util/random.js';
-import { repoPath, repoRoot, tempDir, type CliResult } from './helpers.js';
+import { repoPath, repoRoot, tempDir, type CliResult } from './lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);

@@ -1,6 +1,6 @@
 // `qtool report`: real artifacts of every stage on the MLP sample, the page
 // they make (self-contained, every chart drawn), the page rendered in headless
-// Chromium (Debian's `chromium`, which .ci/run installs), and bad input.
+// Chromium (Debian's `chromium`, which npm test's set-up step installs), and bad input.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { esc } from '../src/report/html/svg.js';
-import { expectBadInput, repoPath, runQtool, tempDir } from './helpers.js';
+import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { reportResultSchema } from '../src/report/schemas/report.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
@@ -120,7 +120,7 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
 
 test('the page renders in headless Chromium: every chart in the DOM, a screenshot with the charts in colour', (t) => {
   const chromium = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
-  assert.ok(chromium, 'chromium is not installed (Debian package `chromium`; .ci/run installs it)');
+  assert.ok(chromium, 'chromium is not installed (Debian package `chromium`; scripts/test-setup.sh installs it)');
   const page = join(dir, 'report.html');
   if (!existsSync(page)) qtool(['report', dir]);
   const shot = join(dir, 'report.png');
@@ -175,9 +175,14 @@ test('report on a qtool run folder: run.json names the final model, skipped stag
   const html = readFileSync(r.path, 'utf8');
   assert.ok(html.includes(`<td>model</td><td>${join(out, run.final.model)}</td>`), 'the final model is run.json\'s');
   assert.ok(html.includes(esc(`qtool run: ${run.final.message}`)), 'the run\'s verdict');
-  for (const stage of run.stages.filter((s: { status: string }) => s.status === 'skipped')) {
+  // Calibrate meets the MLP's budget, so the run skips the later stages; each has its section, left out with the run's reason.
+  const skipped: { name: string; reason: string }[] = run.stages.filter((s: { status: string }) => s.status === 'skipped');
+  assert.deepEqual(skipped.map((s) => s.name), ['sensitivity', 'partial', 'qat'], 'the stages qtool run skipped');
+  for (const stage of skipped) {
     const section = r.sections.find((s) => s.id === stage.name);
-    if (section) assert.equal(section.note, `qtool run skipped it: ${stage.reason}`);
+    assert.ok(section, `a section for the skipped stage ${stage.name}: ${r.sections.map((s) => s.id).join(', ')}`);
+    assert.equal(section.drawn, false, stage.name);
+    assert.equal(section.note, `qtool run skipped it: ${stage.reason}`);
   }
   assert.ok(r.sections.find((s) => s.id === 'final')!.charts.includes('final-latency'));
 });

@@ -1,5 +1,5 @@
 // `qtool sensitivity` on a network with an outlier channel (made from the
-// trained ResNet sample, see outlier.ts) and on the MLP sample: real
+// trained ResNet sample, see lib/outlier.ts) and on the MLP sample: real
 // onnxruntime sessions, one variant per layer and mode.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +11,8 @@ import { readNpy } from '../src/data/npy.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
 import { buildRecipeModel, layerTensors, onlyLayer, withFloatLayers } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
-import { repoPath, runQtool, tempDir, expectBadInput } from './helpers.js';
-import { OUTLIER, setupOutlierCase, type OutlierCase } from './outlier.js';
+import { repoPath, runQtool, tempDir, expectBadInput } from './lib/helpers.js';
+import { OUTLIER, setupOutlierCase, type OutlierCase } from './lib/outlier.js';
 
 const RESNET = repoPath('samples', 'resnet', 'model.onnx');
 const MLP = repoPath('samples', 'mlp', 'model.onnx');

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { onnx } from '../../src/onnx/proto/onnx.js';
 import { makeTensor } from '../../src/onnx/tensor.js';
-import { saveModel } from '../../src/onnx/model.js';
-import { writeNpy } from '../../src/data/npy.js';
 import { createSession, ort } from '../../src/runtime/session.js';
-import { fillNormal, mulberry32, type Rng } from '../lib/random.js';
+import { fillNormal, mulberry32, type Rng } from '../../test/lib/random.js';
+import { writeNpy } from '../../test/lib/npy-write.js';
+import { saveModel } from '../../test/lib/save-model.js';
 import { benchOut } from '../lib/paths.js';
 
 export const IMAGE = 112;

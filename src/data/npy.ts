@@ -3,7 +3,7 @@
 // everything else gets a one-line error that names the file and the fix.
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { fileError } from '../util/errors.js';
-import { readInputFile, writeFileAtomic } from '../util/files.js';
+import { readInputFile } from '../util/files.js';
 import { sizeOf, type TypedArray } from '../onnx/tensor.js';
 import { parsePyLiteral, type PyValue } from './pyliteral.js';
 
@@ -46,10 +46,6 @@ export function dtypeBytes(dtype: NpyDtype): number {
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
-// numpy pads headers so the data starts on a 64-byte boundary, and leaves room
-// for axis 0 to grow in place; encodeNpy copies both so its bytes equal np.save's.
-const ARRAY_ALIGN = 64;
-const GROWTH_AXIS_MAX_DIGITS = 21;
 
 // Data bytes are copied straight into typed arrays, which use the host's order.
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -287,48 +283,4 @@ export function readNpyRows(file: NpyFile, start: number, count: number): TypedA
     throw new RangeError(`readNpyRows: rows [${start}, ${start + count}) outside 0..${rows} of ${file.path}`);
   }
   return readNpyElements(file, start * file.rowElems, count * file.rowElems);
-}
-
-function pythonTuple(shape: readonly number[]): string {
-  if (shape.length === 1) return `(${shape[0]},)`;
-  return `(${shape.join(', ')})`;
-}
-
-const ARRAY_TYPES: Record<NpyDtype, new (n: number) => TypedArray> = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array,
-  int8: Int8Array, uint16: Uint16Array, uint8: Uint8Array, bool: Uint8Array,
-};
-
-/** The .npy bytes np.save would write for this array (format 1.0, or 2.0 for huge headers). */
-export function encodeNpy(arr: NdArray): Uint8Array {
-  const info = BY_DTYPE.get(arr.dtype);
-  if (!info) throw new Error(`encodeNpy: unsupported dtype ${arr.dtype}`);
-  if (!(arr.data instanceof ARRAY_TYPES[arr.dtype])) throw new Error(`encodeNpy: ${arr.dtype} data in a ${arr.data.constructor.name}`);
-  if (arr.data.length !== sizeOf(arr.shape)) throw new Error(`encodeNpy: ${arr.data.length} values for shape ${shapeText(arr.shape)}`);
-  let header = `{'descr': '${info.descr}', 'fortran_order': False, 'shape': ${pythonTuple(arr.shape)}, }`;
-  if (arr.shape.length > 0) header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(arr.shape[0]).length));
-  const hlen = header.length + 1; // + the final newline
-  let lenBytes = 2;
-  let padlen = ARRAY_ALIGN - ((6 + 2 + lenBytes + hlen) % ARRAY_ALIGN);
-  if (hlen + padlen > 0xffff) {
-    lenBytes = 4;
-    padlen = ARRAY_ALIGN - ((6 + 2 + lenBytes + hlen) % ARRAY_ALIGN);
-  }
-  const prefixLen = 8 + lenBytes;
-  const headerTotal = hlen + padlen;
-  const out = new Uint8Array(prefixLen + headerTotal + arr.data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = lenBytes === 2 ? 1 : 2;
-  out[7] = 0;
-  const dv = new DataView(out.buffer);
-  if (lenBytes === 2) dv.setUint16(8, headerTotal, true);
-  else dv.setUint32(8, headerTotal, true);
-  out.set(Buffer.from(header + ' '.repeat(padlen) + '\n', 'latin1'), prefixLen);
-  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), prefixLen + headerTotal);
-  return out;
-}
-
-/** Writes the array atomically, so an interrupted run leaves no half file. */
-export function writeNpy(path: string, arr: NdArray): void {
-  writeFileAtomic(path, encodeNpy(arr));
 }

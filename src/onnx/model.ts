@@ -9,7 +9,7 @@ import { onnx } from './proto/onnx.js';
 import { graphInputs, graphProblem } from './graph.js';
 import { elemBytes, dimsOf, sizeOf } from './tensor.js';
 import { fileError } from '../util/errors.js';
-import { readInputFile, sha256, writeFileAtomic } from '../util/files.js';
+import { readInputFile, sha256 } from '../util/files.js';
 
 export type Model = onnx.ModelProto;
 
@@ -145,13 +145,6 @@ function readExternalData(model: Model, modelPath: string): number {
 
 export function encodeModel(model: Model): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
-}
-
-/** Writes the model atomically and returns the bytes written. */
-export function saveModel(model: Model, path: string): Uint8Array {
-  const bytes = encodeModel(model);
-  writeFileAtomic(path, bytes);
-  return bytes;
 }
 
 /**

@@ -115,7 +115,3 @@ export function makeTensor(name: string, type: ElemType, dims: readonly number[]
   });
 }
 
-/** Converts an int64 tensor's values to plain numbers (shapes, axes, indices). */
-export function toNumbers(data: TypedArray): number[] {
-  return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
-}

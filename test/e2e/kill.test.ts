@@ -18,7 +18,7 @@ import { settleForReading } from '../../src/report/commit.js';
 import { manifestSchema } from '../../src/report/schemas/manifest.js';
 import { sha256 } from '../../src/util/files.js';
 import { mulberry32 } from '../../src/util/random.js';
-import { repoPath, repoRoot, runQtool, tempDir } from '../helpers.js';
+import { repoPath, repoRoot, runQtool, tempDir } from '../lib/helpers.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);

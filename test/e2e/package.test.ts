@@ -18,7 +18,7 @@ import { readReport } from '../../src/report/io.js';
 import { calibrateReportSchema } from '../../src/report/schemas/calibrate.js';
 import { doctorReportSchema } from '../../src/report/schemas/doctor.js';
 import { runReportSchema } from '../../src/report/schemas/run.js';
-import { repoPath, repoRoot, runQtool, tempDir } from '../helpers.js';
+import { repoPath, repoRoot, runQtool, tempDir } from '../lib/helpers.js';
 
 const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { name: string; version: string };
 

@@ -1,4 +1,4 @@
-// The case QAT exists for: the outlier-channel ResNet (test/outlier.ts: one
+// The case QAT exists for: the outlier-channel ResNet (test/lib/outlier.ts: one
 // channel made 50x larger by a function-preserving rescaling), calibrated per
 // tensor with max ranges and every layer quantized, loses about 40 points of
 // top-1. qat-finetune with --learn-ranges (LSQ on the activation and the
@@ -12,9 +12,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { qatReportSchema } from '../src/report/schemas/qat.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
-import { setupOutlierCase } from './outlier.js';
+import { qatReportSchema } from '../../src/report/schemas/qat.js';
+import { repoPath, runQtool, tempDir } from '../lib/helpers.js';
+import { setupOutlierCase } from '../lib/outlier.js';
 
 const dir = tempDir('qtool-qat-outlier-');
 const c = setupOutlierCase(dir, 3000);

@@ -1,5 +1,6 @@
-// Normal samples (Box-Muller) from the seeded PRNG, so that the benchmark
-// model and data are the same bytes on every machine.
+// Generated data for the tests and benchmarks: the project's seeded PRNG
+// (src/util/random.ts) and normal samples (Box-Muller) from it, so that test
+// data and the benchmark model and data are the same bytes on every machine.
 
 import { mulberry32, type Rng } from '../../src/util/random.js';
 

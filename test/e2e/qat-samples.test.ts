@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { qatReportSchema, type QatReport } from '../src/report/schemas/qat.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
-import { headNpy } from './outlier.js';
-import { readNpy } from '../src/data/npy.js';
+import { qatReportSchema, type QatReport } from '../../src/report/schemas/qat.js';
+import { repoPath, runQtool, tempDir } from '../lib/helpers.js';
+import { headNpy } from '../lib/npy-write.js';
+import { readNpy } from '../../src/data/npy.js';
 
 interface ManifestModel { model: string; data: Record<string, string> }
 const manifest = JSON.parse(readFileSync(repoPath('samples', 'manifest.json'), 'utf8')) as { models: Record<string, ManifestModel> };

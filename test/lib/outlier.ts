@@ -5,12 +5,13 @@
 // relu(s x) = s relu(x) for s > 0, the FP32 function is unchanged, while one
 // channel's weights and activations become s times larger than the rest.
 import { join } from 'node:path';
-import type { onnx } from '../src/onnx/proto/onnx.js';
-import { loadModel, saveModel } from '../src/onnx/model.js';
-import { attrInt, consumerMap, initializerMap, type Node } from '../src/onnx/graph.js';
-import { makeTensor, tensorToArray } from '../src/onnx/tensor.js';
-import { readNpy, writeNpy } from '../src/data/npy.js';
+import type { onnx } from '../../src/onnx/proto/onnx.js';
+import { loadModel } from '../../src/onnx/model.js';
+import { attrInt, consumerMap, initializerMap, type Node } from '../../src/onnx/graph.js';
+import { makeTensor, tensorToArray } from '../../src/onnx/tensor.js';
 import { repoPath, runQtool } from './helpers.js';
+import { headNpy } from './npy-write.js';
+import { saveModel } from './save-model.js';
 
 export interface OutlierOptions {
   /** Name of a Conv whose only reader is a Relu whose only reader is another Conv. */
@@ -110,14 +111,6 @@ export interface OutlierCase {
   /** The first `evalSamples` MNIST evaluation samples and their labels. */
   evalX: string;
   evalY: string;
-}
-
-/** First `n` samples of an .npy, written to `dst`. */
-export function headNpy(src: string, dst: string, n: number): string {
-  const a = readNpy(src);
-  const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
-  writeNpy(dst, { dtype: a.dtype, shape: [n, ...a.shape.slice(1)], data: a.data.slice(0, n * per) });
-  return dst;
 }
 
 /** Writes the outlier model, small data splits and its per-tensor calibration into `dir`. */

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { evalReportSchema } from '../src/report/schemas/eval.js';
-import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
-import { repoPath, runQtool, tempDir } from './helpers.js';
+import { evalReportSchema } from '../../src/report/schemas/eval.js';
+import { calibrateReportSchema } from '../../src/report/schemas/calibrate.js';
+import { repoPath, runQtool, tempDir } from '../lib/helpers.js';
 
 interface ManifestModel { model: string; eval_top1: number; data: Record<string, string> }
 const manifest = JSON.parse(readFileSync(repoPath('samples', 'manifest.json'), 'utf8')) as { models: Record<string, ManifestModel> };

@@ -1,11 +1,17 @@
-// Shared by the tests: paths into the repository, whether compiled or not.
+// Shared by the tests: paths into the repository (whether compiled or not), running the CLI.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root (tests run from dist/test/). */
-export const repoRoot = existsSync(join(here, '..', '..', 'package.json')) ? resolve(here, '..', '..') : resolve(here, '..');
+/** The repository root: the nearest folder above this module with a package.json (tests run from dist/test/). */
+export const repoRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export function repoPath(...parts: string[]): string {
   return join(repoRoot, ...parts);

@@ -1,7 +1,7 @@
 // Fake quantization: dequantize(quantize(x)) in float32, without building the
-// integer tensor. It is the float reference for what a QDQ pair does to a
-// tensor, used to estimate quantization error.
-import { axisLayout, roundHalfEven, typeRange, type QuantType } from './qparams.js';
+// integer tensor. The tests' float reference for what a QDQ pair does to a
+// tensor (calibrator errors, the tfjs fake-quant ops).
+import { axisLayout, roundHalfEven, typeRange, type QuantType } from '../../src/quant/qparams.js';
 
 function checkScale(scale: number, zeroPoint: number, type: QuantType): void {
   const { qmin, qmax } = typeRange(type);
