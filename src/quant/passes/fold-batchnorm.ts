@@ -18,18 +18,13 @@ import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import { z } from 'zod';
 import type { PassRecord, QuantPass } from './pass.js';
 
-/** A copy of `model` with every foldable Conv -> BatchNormalization pair folded. */
-export function foldBatchNorm(model: Model): Model {
-  return foldBatchNormReport(model).model;
-}
-
 export interface FoldResult {
   model: Model;
   /** Names of the BatchNormalization nodes folded (their output names when unnamed). */
   folded: string[];
 }
 
-/** foldBatchNorm, also telling which BatchNormalization nodes were folded. */
+/** A copy of `model` with every foldable Conv -> BatchNormalization pair folded, and which BatchNormalization nodes were. */
 export function foldBatchNormReport(model: Model): FoldResult {
   const m = cloneModel(model);
   const g = m.graph as onnx.GraphProto;
