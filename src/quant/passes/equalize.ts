@@ -9,12 +9,11 @@
 // fits every channel of both. A depthwise Conv is both the second layer of
 // one pair and the first of the next; chains are iterated until the scales
 // settle. Clip(0, 6) is left alone: its cap does not scale per channel.
-import { z } from 'zod';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { attrFloat, attrInt, consumerMap, graphOutputs, initializerMap, type Node } from '../../onnx/graph.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import type { onnx } from '../../onnx/proto/onnx.js';
-import type { QuantPass } from './pass.js';
+import { NO_PARAMS, type NoParams, type QuantPass } from './pass.js';
 
 /** Rounds over all pairs at most; the scales usually settle in a few. */
 const MAX_ROUNDS = 50;
@@ -202,10 +201,10 @@ export function equalize(model: Model): { model: Model; pairs: EqualizedPair[]; 
 }
 
 /** `--equalize`: applied after BatchNorm folding, so that the folded weights are equalized. */
-export const equalizePass: QuantPass<Record<string, never>> = {
+export const equalizePass: QuantPass<NoParams> = {
   name: 'equalize',
   always: false,
-  params: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  params: NO_PARAMS,
   apply(model) {
     const r = equalize(model);
     return { model: r.model, effect: { pairs: r.pairs, rounds: r.rounds } };

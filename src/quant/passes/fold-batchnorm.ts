@@ -15,8 +15,7 @@ import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { attrFloat, attrInt, consumerMap, type Node } from '../../onnx/graph.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
-import { z } from 'zod';
-import type { PassRecord, QuantPass } from './pass.js';
+import { NO_PARAMS, type NoParams, type PassRecord, type QuantPass } from './pass.js';
 
 export interface FoldResult {
   model: Model;
@@ -112,10 +111,10 @@ export function foldBatchNormReport(model: Model): FoldResult {
 }
 
 /** The recipe's first pass: always applied, so that every stage quantizes the folded Convs. */
-export const foldBatchNormPass: QuantPass<Record<string, never>> = {
+export const foldBatchNormPass: QuantPass<NoParams> = {
   name: 'fold-batchnorm',
   always: true,
-  params: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  params: NO_PARAMS,
   apply(model) {
     const r = foldBatchNormReport(model);
     return { model: r.folded.length ? r.model : model, effect: { folded: r.folded } };

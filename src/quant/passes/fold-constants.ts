@@ -6,13 +6,12 @@
 // initializer. Each such chain in front of a Conv, ConvTranspose, Gemm or
 // MatMul weight or bias is evaluated once here, and its nodes are removed
 // when nothing else reads them.
-import { z } from 'zod';
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../../onnx/model.js';
 import { attr, attrInt, attrInts, consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
 import { elemTypeName, makeTensor, tensorToArray, type DecodedTensor, type TypedArray } from '../../onnx/tensor.js';
 import { WEIGHTED_OPS } from '../quantizable.js';
-import type { QuantPass } from './pass.js';
+import { NO_PARAMS, type NoParams, type QuantPass } from './pass.js';
 
 type Value = DecodedTensor;
 
@@ -151,10 +150,10 @@ export function foldConstantWeights(model: Model): { model: Model; folded: strin
 }
 
 /** Always applied: a no-op for models whose weights are initializers already. */
-export const foldConstantsPass: QuantPass<Record<string, never>> = {
+export const foldConstantsPass: QuantPass<NoParams> = {
   name: 'fold-constants',
   always: true,
-  params: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  params: NO_PARAMS,
   apply(model) {
     const r = foldConstantWeights(model);
     return { model: r.model, effect: { folded: r.folded } };

@@ -4,7 +4,7 @@
 // file that exports a QuantPass, registered in passes/index.ts. What a pass
 // did is recorded in calibration.json (name, parameters, effect), and every
 // later stage replays the passes and checks that they still have that effect.
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Model } from '../../onnx/model.js';
 
 export interface PassRecord {
@@ -34,3 +34,7 @@ export interface PassSpec {
   name: string;
   params: Record<string, unknown>;
 }
+
+/** The parameters of a pass that takes none. */
+export type NoParams = Record<string, never>;
+export const NO_PARAMS = z.object({}).strict() as unknown as z.ZodType<NoParams>;
