@@ -26,3 +26,22 @@ export function exposeTensorsInBytes(bytes: Uint8Array, model: Model, names: rea
   out.set(tail, bytes.length);
   return out;
 }
+
+/** Every tensor name a node list reads, including the reads of If/Loop/Scan bodies. */
+function namesRead(nodes: readonly onnx.INodeProto[], into: Set<string>): Set<string> {
+  for (const n of nodes) {
+    for (const i of n.input ?? []) into.add(i);
+    for (const a of n.attribute ?? []) for (const sub of [a.g, ...(a.graphs ?? [])]) if (sub) namesRead(sub.node ?? [], into);
+  }
+  return into;
+}
+
+/** Removes the initializers (and their graph-input entries) that nothing reads; returns their names. */
+export function dropUnusedInitializers(g: onnx.GraphProto): Set<string> {
+  const read = namesRead(g.node, new Set(g.output.map((o) => o.name ?? '')));
+  const dropped = new Set(g.initializer.filter((t) => !read.has(t.name ?? '')).map((t) => t.name ?? ''));
+  if (dropped.size === 0) return dropped;
+  g.initializer = g.initializer.filter((t) => !dropped.has(t.name ?? ''));
+  g.input = g.input.filter((i) => !dropped.has(i.name ?? ''));
+  return dropped;
+}

@@ -14,6 +14,7 @@
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { attrFloat, attrInt, consumerMap, type Node } from '../../onnx/graph.js';
+import { dropUnusedInitializers } from '../../onnx/rewrite.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import { NO_PARAMS, type NoParams, type PassRecord, type QuantPass } from './pass.js';
 
@@ -103,10 +104,7 @@ export function foldBatchNormReport(model: Model): FoldResult {
   }
 
   g.node = nodes.filter((n) => !removed.has(n));
-  const read = new Set<string>([...g.node.flatMap((n) => n.input ?? []), ...g.output.map((o) => o.name ?? '')]);
-  const dropped = new Set(g.initializer.filter((t) => !read.has(t.name ?? '')).map((t) => t.name));
-  g.initializer = g.initializer.filter((t) => !dropped.has(t.name));
-  g.input = g.input.filter((i) => !dropped.has(i.name));
+  dropUnusedInitializers(g);
   return { model: m, folded };
 }
 

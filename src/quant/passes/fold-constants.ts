@@ -9,7 +9,7 @@
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../../onnx/model.js';
 import { attr, attrInt, attrInts, consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
-import { elemTypeName, makeTensor, tensorToArray, type DecodedTensor, type TypedArray } from '../../onnx/tensor.js';
+import { elemTypeName, makeTensor, tensorToArray, toNumber, type DecodedTensor, type TypedArray } from '../../onnx/tensor.js';
 import { WEIGHTED_OPS } from '../quantizable.js';
 import { NO_PARAMS, type NoParams, type QuantPass } from './pass.js';
 
@@ -53,6 +53,10 @@ function constantValue(n: Node): Value | undefined {
   if (f) return { type: 'float32', dims: [], data: Float32Array.of(f.f ?? 0) };
   const fs = attr(n, 'value_floats');
   if (fs) return { type: 'float32', dims: [fs.floats?.length ?? 0], data: Float32Array.from(fs.floats ?? []) };
+  const i = attr(n, 'value_int');
+  if (i) return { type: 'int64', dims: [], data: BigInt64Array.of(BigInt(toNumber(i.i ?? 0))) };
+  const is = attr(n, 'value_ints');
+  if (is) return { type: 'int64', dims: [is.ints?.length ?? 0], data: BigInt64Array.from((is.ints ?? []).map((v) => BigInt(toNumber(v)))) };
   return undefined;
 }
 
@@ -149,6 +153,37 @@ export function foldConstantWeights(model: Model): { model: Model; folded: strin
   return { model: m, folded };
 }
 
+/**
+ * Every other Constant node of the main graph becomes an initializer too, so
+ * the passes and the plan that read initializers (BatchNorm folding, Clip's
+ * bounds, Reshape's shape) see through them, as they do for PyTorch's exports.
+ */
+export function constantNodesToInitializers(model: Model): { model: Model; constants: string[] } {
+  const outputs = new Set(graphOutputs(model.graph!).map((o) => o.name));
+  const values = new Map<Node, onnx.TensorProto>();
+  for (const n of model.graph!.node ?? []) {
+    if (n.op_type !== 'Constant' || (n.domain ?? '') !== '' || n.output?.length !== 1 || outputs.has(n.output[0]!)) continue;
+    const name = n.output[0]!;
+    const t = attr(n, 'value')?.t;
+    // A `value` tensor moves as it is (any element type); the scalar and list forms are made into one.
+    const v = t ? undefined : constantValue(n);
+    if (t) values.set(n, onnx.TensorProto.create({ ...t, name }));
+    else if (v) values.set(n, makeTensor(name, v.type, v.dims, v.data));
+  }
+  if (values.size === 0) return { model, constants: [] };
+  const m = cloneModel(model);
+  const g = m.graph as onnx.GraphProto;
+  const constants: string[] = [];
+  g.node = (g.node as onnx.NodeProto[]).filter((n, i) => {
+    const t = values.get(model.graph!.node![i]!);
+    if (!t) return true;
+    g.initializer.push(t);
+    constants.push(n.output[0]!);
+    return false;
+  });
+  return { model: m, constants };
+}
+
 /** Always applied: a no-op for models whose weights are initializers already. */
 export const foldConstantsPass: QuantPass<NoParams> = {
   name: 'fold-constants',
@@ -156,6 +191,7 @@ export const foldConstantsPass: QuantPass<NoParams> = {
   params: NO_PARAMS,
   apply(model) {
     const r = foldConstantWeights(model);
-    return { model: r.model, effect: { folded: r.folded } };
+    // Constant nodes becoming initializers changes how values are stored, not what they are: not an effect to check.
+    return { model: constantNodesToInitializers(r.model).model, effect: { folded: r.folded } };
   },
 };
