@@ -24,9 +24,9 @@ function calibrated(): { dir: string; path: string } {
 }
 
 test('passes: constant and BatchNorm folding always run first, the others only when asked, each recorded with its parameters and effect', () => {
-  assert.deepEqual(PASSES.map((p) => p.name), ['fold-constants', 'fold-batchnorm', 'equalize', 'clip-gelu']);
+  assert.deepEqual(PASSES.map((p) => p.name), ['fold-constants', 'fold-batchnorm', 'fuse-hardswish', 'equalize', 'clip-gelu']);
   const mobilenet = prepareRecipe(loadModel(MOBILENET).model, { passes: [], activationType: 'uint8' });
-  assert.deepEqual(mobilenet.passes.map((p) => p.name), ['fold-constants', 'fold-batchnorm']);
+  assert.deepEqual(mobilenet.passes.map((p) => p.name), ['fold-constants', 'fold-batchnorm', 'fuse-hardswish']);
   assert.deepEqual(mobilenet.passes[0]!.effect, { folded: [] }, 'PyTorch writes weights as initializers');
   const folded = mobilenet.passes[1]!.effect.folded as string[];
   assert.ok(folded.length > 5, `${folded.length} BatchNormalization nodes folded`);
@@ -34,8 +34,8 @@ test('passes: constant and BatchNorm folding always run first, the others only w
 
   const fp32 = loadModel(TRANSFORMER).model;
   const capped = prepareRecipe(fp32, { passes: [{ name: 'clip-gelu', params: { cap: 10 } }], activationType: 'uint8' });
-  assert.deepEqual(capped.passes.map((p) => [p.name, p.params]), [['fold-constants', {}], ['fold-batchnorm', {}], ['clip-gelu', { cap: 10 }]]);
-  const clipped = capped.passes[2]!.effect.clipped as { tensor: string }[];
+  assert.deepEqual(capped.passes.map((p) => [p.name, p.params]), [['fold-constants', {}], ['fold-batchnorm', {}], ['fuse-hardswish', {}], ['clip-gelu', { cap: 10 }]]);
+  const clipped = capped.passes[3]!.effect.clipped as { tensor: string }[];
   assert.ok(clipped.length >= 2, 'one cap per GELU');
   assert.equal(capped.model.graph!.node!.filter((n) => n.op_type === 'Min').length, clipped.length);
   assert.equal(fp32.graph!.node!.filter((n) => n.op_type === 'Min').length, 0, 'the FP32 model is not modified');

@@ -6,11 +6,13 @@ import { clipGeluPass } from './clip-gelu.js';
 import { equalizePass } from './equalize.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
 import { foldConstantsPass } from './fold-constants.js';
+import { fuseHardSwishPass } from './fuse-hardswish.js';
 import type { PassRecord, PassSpec, QuantPass } from './pass.js';
 
 export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
   foldConstantsPass,
   foldBatchNormPass,
+  fuseHardSwishPass,
   equalizePass,
   clipGeluPass,
 ];
