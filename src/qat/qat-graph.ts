@@ -103,6 +103,8 @@ export class QatGraph {
       };
       for (const t of this.plan.tensors) {
         const r = root(t);
+        // A range the op fixes (Softmax's [0, 1]) is not learned: ORT's kernel needs exactly it.
+        if (this.plan.fixedRange.has(r)) continue;
         let v = this.scaleVars.get(r);
         if (!v) {
           const init = tf.scalar(Math.log(this.qparams.get(r)!.scale));

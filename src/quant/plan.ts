@@ -5,12 +5,27 @@ import { constantTensors, consumerMap, graphOutputs, initializerMap, producerMap
 import { inferElemTypes } from '../onnx/types.js';
 import { findQuantizableLayers, type QuantLayer } from './quantizable.js';
 
-/** Ops that run on quantized inputs/outputs in ORT's QDQ fusions (besides the weighted layers). */
-const ACTIVATION_OPS = new Set(['Add', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'MatMul']);
+/**
+ * Ops that ORT's CPU provider runs as integer kernels when their float inputs
+ * and their output have Q/DQ pairs (besides the weighted layers): its QDQ
+ * rules for binary ops (QLinearAdd, QLinearMul), unary ops (QLinearSigmoid,
+ * QLinearSoftmax, QLinearLeakyRelu, QLinearAveragePool,
+ * QLinearGlobalAveragePool), Concat, MaxPool, and MatMul of two activations.
+ */
+const ACTIVATION_OPS = new Set(['Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'MatMul', 'Sigmoid', 'Softmax', 'LeakyRelu']);
+/** Binary ops that ORT fuses only when every operand is a quantized activation. */
+const ALL_OPERANDS_OPS = new Set(['Add', 'Mul', 'MatMul', 'Concat']);
+/**
+ * Data movement that ORT runs on 8-bit data when the Q/DQ pairs on its data
+ * input and output share one scale (its "drop Q/DQ" rules): quantized
+ * whenever its input is, so a chain such as Reshape -> Transpose between two
+ * quantized ops stays integer, as ORT's quantizer does for these ops.
+ */
+const DATA_MOVEMENT_OPS = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather', 'Expand', 'Tile', 'Resize']);
 /** Ops that only clip at 0 (and maybe above): absorbed by a uint8 output range. */
 const REMOVABLE_ACTIVATIONS = new Set(['Relu', 'Clip']);
 /** Ops whose output must share the input's scale for ORT to run them on integers. */
-export const SAME_SCALE_OPS = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze']);
+export const SAME_SCALE_OPS = new Set(['MaxPool', ...DATA_MOVEMENT_OPS]);
 
 export interface QuantPlan {
   layers: QuantLayer[];
@@ -22,6 +37,12 @@ export interface QuantPlan {
   folded: { node: Node; from: string; to: string }[];
   /** Tensor -> tensor whose quantization parameters it must reuse. */
   sharedScale: Map<string, string>;
+  /**
+   * Tensors whose range is fixed by the op, not calibrated: Softmax outputs
+   * are [0, 1], as ORT's quantizer sets them; its QLinearSoftmax kernel reads
+   * the output scale as 1/255 and gives wrong values for a narrower range.
+   */
+  fixedRange: Map<string, [number, number]>;
 }
 
 export interface PlanOptions {
@@ -58,9 +79,9 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
     const op = n.op_type ?? '';
     if (layerNodes.has(n) || !ACTIVATION_OPS.has(op)) continue;
     const ins = (n.input ?? []).filter((i) => i);
-    // Add/MatMul/Concat with a constant operand stay float: ORT's integer kernels want every operand quantized.
+    // Add/Mul/MatMul/Concat with a constant operand stay float: ORT's integer kernels want every operand quantized.
     const allActivations = ins.every(isActivation);
-    if (ins.length > 0 && (allActivations || !['Add', 'MatMul', 'Concat'].includes(op)) && isActivation(ins[0])) quantizedNodes.add(n);
+    if (ins.length > 0 && (allActivations || !ALL_OPERANDS_OPS.has(op)) && isActivation(ins[0])) quantizedNodes.add(n);
   }
 
   // Fold a Relu/Clip that is the only reader of a quantized node's output.
@@ -90,6 +111,11 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
       if (isActivation(o) && !outputs.has(t)) wanted.add(t);
     }
   }
+  // Graph order is topological, so one walk carries a quantized input down a chain of data movement.
+  for (const n of g.node ?? []) {
+    const o = n.output?.[0] ?? '';
+    if (DATA_MOVEMENT_OPS.has(n.op_type ?? '') && wanted.has(n.input?.[0] ?? '') && isActivation(o) && !outputs.has(o)) wanted.add(o);
+  }
   // Graph order, so reports and models list tensors the way the model runs.
   const order: string[] = [];
   for (const i of g.input ?? []) if (wanted.has(i.name ?? '')) order.push(i.name!);
@@ -105,7 +131,13 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
     if (!SAME_SCALE_OPS.has(n.op_type ?? '')) continue;
     const i = n.input?.[0] ?? '';
     const o = n.output?.[0] ?? '';
-    if (wanted.has(i) && wanted.has(o)) sharedScale.set(o, i);
+    // Point at the chain's first tensor, so every member copies one set of parameters.
+    if (wanted.has(i) && wanted.has(o)) sharedScale.set(o, sharedScale.get(i) ?? i);
   }
-  return { layers, quantizedNodes, tensors: order, folded, sharedScale };
+  const fixedRange = new Map<string, [number, number]>();
+  for (const n of g.node ?? []) {
+    const o = n.output?.[0] ?? '';
+    if (n.op_type === 'Softmax' && wanted.has(o)) fixedRange.set(o, [0, 1]);
+  }
+  return { layers, quantizedNodes, tensors: order, folded, sharedScale, fixedRange };
 }

@@ -147,7 +147,8 @@ function subPlan(full: QuantPlan, layers: QuantLayer[], keep: (t: string) => boo
   const layerNodes = new Set(layers.map((l) => l.node));
   const quantizedNodes = new Set([...full.quantizedNodes].filter((n) => !full.layers.some((l) => l.node === n) || layerNodes.has(n)));
   const sharedScale = new Map([...full.sharedScale].filter(([t, src]) => kept.has(t) && kept.has(src)));
-  return { layers, quantizedNodes, tensors, folded, sharedScale };
+  const fixedRange = new Map([...full.fixedRange].filter(([t]) => kept.has(t)));
+  return { layers, quantizedNodes, tensors, folded, sharedScale, fixedRange };
 }
 
 function withPlan(r: QuantRecipe, plan: QuantPlan, floatLayers: string[]): QuantRecipe {

@@ -101,7 +101,7 @@ async function collectStatistics(fp32: LoadedModel, prepared: PreparedRecipe, ds
 function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHistogram>, opts: CalibrateOptions): Map<string, Candidate> {
   const weightCache = new Map(); // weights are quantized once for every method's model
   return new Map(opts.methods.map((m) => {
-    const ranges = assignQParams(histograms, prepared.plan.tensors, m, opts.activationType, prepared.plan.sharedScale);
+    const ranges = assignQParams(histograms, prepared.plan, m, opts.activationType);
     const recipe = calibratedRecipe(prepared, ranges, { perChannel: opts.perChannel, activationType: opts.activationType, method: m.id, weightCache });
     return [m.id, { ranges, recipe }];
   }));
