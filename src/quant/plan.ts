@@ -9,10 +9,12 @@ import { findQuantizableLayers, type QuantLayer } from './quantizable.js';
  * Ops that ORT's CPU provider runs as integer kernels when their float inputs
  * and their output have Q/DQ pairs (besides the weighted layers): its QDQ
  * rules for binary ops (QLinearAdd, QLinearMul), unary ops (QLinearSigmoid,
- * QLinearSoftmax, QLinearLeakyRelu, QLinearAveragePool,
- * QLinearGlobalAveragePool), Concat, MaxPool, and MatMul of two activations.
+ * QLinearLeakyRelu, QLinearAveragePool, QLinearGlobalAveragePool), Concat,
+ * MaxPool, and MatMul of two activations. Not Softmax: ORT's QLinearSoftmax
+ * made the transformer sample slower than a float Softmax between Q/DQ pairs
+ * (0.60-0.98x of it, three runs).
  */
-const ACTIVATION_OPS = new Set(['Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'MatMul', 'Sigmoid', 'Softmax', 'LeakyRelu']);
+const ACTIVATION_OPS = new Set(['Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'MatMul', 'Sigmoid', 'LeakyRelu']);
 /** Binary ops that ORT fuses only when every operand is a quantized activation. */
 const ALL_OPERANDS_OPS = new Set(['Add', 'Mul', 'MatMul', 'Concat']);
 /**
@@ -27,6 +29,32 @@ const REMOVABLE_ACTIVATIONS = new Set(['Relu', 'Clip']);
 /** Ops whose output must share the input's scale for ORT to run them on integers. */
 export const SAME_SCALE_OPS = new Set(['MaxPool', ...DATA_MOVEMENT_OPS]);
 
+/** Elementwise ops through which a self-gated activation computes its gate from its input. */
+const GATE_OPS = new Set(['Erf', 'Sigmoid', 'Tanh', 'HardSigmoid', 'Softplus', 'Relu', 'Clip', 'Add', 'Sub', 'Mul', 'Div']);
+
+/**
+ * Whether Mul(a, b) is a self-gated activation written out, x * f(x):
+ * GELU (x * (1 + erf(x / sqrt2))), Swish, Mish, HardSwish (x * HardSigmoid(x)).
+ * It stays float as a unit: a Q/DQ pair inside would cost accuracy, and ORT
+ * fuses GELU and Swish into float kernels (BiasGelu, QuickGelu) that a pair
+ * on the Mul would break.
+ */
+function selfGated(n: Node, producers: Map<string, Node>, isConstant: (t: string) => boolean): boolean {
+  const [a, b] = [n.input?.[0] ?? '', n.input?.[1] ?? ''];
+  const reaches = (from: string, to: string): boolean => {
+    for (let t = from, depth = 0; depth < 6; depth++) {
+      const p = producers.get(t);
+      if (!p || !GATE_OPS.has(p.op_type ?? '')) return false;
+      const ins = (p.input ?? []).filter((i) => i && !isConstant(i));
+      if (ins.length !== 1) return false; // a gate reads its input and constants only
+      if (ins[0] === to) return true;
+      t = ins[0]!;
+    }
+    return false;
+  };
+  return reaches(b, a) || reaches(a, b);
+}
+
 export interface QuantPlan {
   layers: QuantLayer[];
   /** Nodes that run quantized (weighted layers, plus activation ops). */
@@ -39,8 +67,9 @@ export interface QuantPlan {
   sharedScale: Map<string, string>;
   /**
    * Tensors whose range is fixed by the op, not calibrated: Softmax outputs
-   * are [0, 1], as ORT's quantizer sets them; its QLinearSoftmax kernel reads
-   * the output scale as 1/255 and gives wrong values for a narrower range.
+   * are [0, 1], as ORT's quantizer sets them. Where ORT fuses DQ -> Softmax
+   * -> Q (the input is quantized for another reader), its QLinearSoftmax
+   * needs that range: with a calibrated [0, 0.78] it gave zeros.
    */
   fixedRange: Map<string, [number, number]>;
 }
@@ -81,6 +110,7 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
     const ins = (n.input ?? []).filter((i) => i);
     // Add/Mul/MatMul/Concat with a constant operand stay float: ORT's integer kernels want every operand quantized.
     const allActivations = ins.every(isActivation);
+    if (op === 'Mul' && selfGated(n, producers, (t) => constants.has(t))) continue;
     if (ins.length > 0 && (allActivations || !ALL_OPERANDS_OPS.has(op)) && isActivation(ins[0])) quantizedNodes.add(n);
   }
 
