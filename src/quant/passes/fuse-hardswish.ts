@@ -1,11 +1,11 @@
 // HardSwish as older exporters write it, x * Clip(x + 3, 0, 6) / 6 (Paddle's
 // MobileNetV3 and PP-LCNet, PyTorch before opset 14), becomes
-// x * HardSigmoid(x) with alpha 1/6 and beta 0.5, the same function in two
-// ops instead of four. Quantized, ORT then runs the Mul as QLinearMul and only
-// HardSigmoid in float between its Q/DQ pairs, where the written-out form
-// leaves an Add, a Clip and a Div in float (or, quantized as ORT's quantizer
-// does, adds a Q/DQ pair inside the activation). HardSwish itself would be
-// one op, but needs opset 14 and ORT has no integer kernel for it either.
+// x * HardSigmoid(x) with alpha 1/6 and beta 0.5: the same function in two
+// float ops instead of four between the Q/DQ pairs on its input and output
+// (the plan keeps a self-gated activation float as a unit; ORT's quantizer
+// instead puts pairs inside it, on the Add and the Mul). The HardSwish op
+// itself would be one op, but needs opset 14, and ORT has no integer kernel
+// for it either.
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { attrFloat, consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
