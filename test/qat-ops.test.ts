@@ -3,8 +3,10 @@
 // test_<op>* for a supported op runs through OnnxTfGraph and must match the
 // expected outputs, except the cases listed in EXCLUDED with their reason.
 // Features without a suite case (Gelu, opset < 13 Softmax, attribute forms,
-// depthwise/dilated convs, ...) are compared with onnxruntime-node on small
-// hand-built models.
+// depthwise/dilated convs, Resize-10 and Upsample, BERT's int64 mask paths,
+// ...) and the cases where onnxruntime, which runs the exported model, differs
+// from the suite's reference (Resize align_corners when downsampling) are
+// compared with onnxruntime-node on small hand-built models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -421,8 +423,8 @@ test('attribute forms of older opsets: Clip (6), Split (11), Squeeze/Unsqueeze (
 });
 
 test('Resize against onnxruntime: align_corners downsampling, fractional scales, cubic, a length-1 output, axes (18), Resize-10 and Upsample-9', async () => {
-  const xIn = x4(2, 3, 7, 9);
-  const x = floatFeed([2, 3, 7, 9], 81, 2);
+  const xIn = x4(2, 3, 7, 10);
+  const x = floatFeed([2, 3, 7, 10], 81, 2);
   const empty = makeTensor('none', 'float32', [0], new Float32Array(0));
   const scales = (v: number[]): onnx.TensorProto => makeTensor('scales', 'float32', [v.length], Float32Array.from(v));
   const cases: [string, onnx.NodeProto, onnx.TensorProto[], number][] = [
@@ -434,6 +436,9 @@ test('Resize against onnxruntime: align_corners downsampling, fractional scales,
     ['nearest round_prefer_ceil half_pixel 1.5', node('Resize', ['x', '', 'scales'], ['y'], { nearest_mode: 'round_prefer_ceil' }), [scales([1, 1, 1.5, 0.75])], 13],
     ['nearest asymmetric floor x2 (PaddleOCR det, opset 11)', node('Resize', ['x', 'none', 'scales'], ['y'], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), [empty, scales([1, 1, 2, 2])], 11],
     ['linear axes [3, 2] (opset 18)', node('Resize', ['x', '', 'scales'], ['y'], { mode: 'linear', axes: [3, 2] }), [scales([0.5, 1.5])], 18],
+    ['nearest asymmetric floor 1/3 (coordinates rounded as float32)', node('Resize', ['x', '', 'scales'], ['y'], { coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), [scales([1, 1, 1 / 3, 1 / 3])], 13],
+    ['linear tf_crop_and_resize with scales and extrapolation_value', node('Resize', ['x', 'roi', 'scales'], ['y'], { mode: 'linear', coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: { float: 10 } }),
+      [makeTensor('roi', 'float32', [8], Float32Array.of(0, 0, 0.4, -0.2, 1, 1, 0.6, 0.8)), scales([1, 1, 2, 1.5])], 13],
     ['Resize-10 nearest downsampling', node('Resize', ['x', 'scales'], ['y'], { mode: 'nearest' }), [scales([1, 1, 0.6, 0.5])], 10],
     ['Resize-10 linear upsampling', node('Resize', ['x', 'scales'], ['y'], { mode: 'linear' }), [scales([1, 1, 2, 1.5])], 10],
     ['Upsample-9 linear', node('Upsample', ['x', 'scales'], ['y'], { mode: 'linear' }), [scales([1, 1, 2, 3])], 9],

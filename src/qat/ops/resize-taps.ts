@@ -3,11 +3,13 @@
 // separable, so resize.ts applies these taps axis by axis as gathers and
 // multiply-adds, which tfjs differentiates (gather's gradient scatters back).
 //
-// Semantics are ONNX Runtime's where the ONNX reference differs: align_corners
-// divides by the integer output length minus one (ONNX 1.12's reference used
-// the fractional one when downsampling), pytorch_half_pixel maps a length-1
-// output to 0, and cubic interpolation takes floor(x) and x - floor(x) (the
-// same values as the reference's (0, 1] ratio).
+// Semantics are ONNX Runtime's where the ONNX reference differs: coordinates
+// are computed in float32 (in float64, 3 / 0.33333334 falls just below 9 and
+// nearest 'floor' picks another pixel), align_corners divides by the integer
+// output length minus one (ONNX 1.12's reference used the fractional one when
+// downsampling), pytorch_half_pixel maps a length-1 output to 0, and cubic
+// interpolation takes floor(x) and x - floor(x) (the same values as the
+// reference's (0, 1] ratio).
 
 export type CoordinateMode = 'half_pixel' | 'pytorch_half_pixel' | 'align_corners' | 'asymmetric' | 'tf_half_pixel_for_nn' | 'tf_crop_and_resize';
 /** 'simple' is Resize-10's and Upsample's rounding: ceil when downsampling, else floor. */
@@ -43,19 +45,24 @@ export interface Taps {
   outside?: Uint8Array;
 }
 
-/** The input coordinate that output index `x` maps to. */
+const f = Math.fround;
+
+/** The input coordinate that output index `x` maps to, rounded as float32 arithmetic rounds it. */
 export function sourceCoordinate(mode: CoordinateMode, x: number, a: AxisResize): number {
-  const { inLen, outLen, scale } = a;
+  const { inLen, outLen } = a;
+  const scale = f(a.scale);
   switch (mode) {
-    case 'half_pixel': return (x + 0.5) / scale - 0.5;
-    case 'pytorch_half_pixel': return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0;
-    case 'align_corners': return outLen > 1 ? (x * (inLen - 1)) / (outLen - 1) : 0;
-    case 'asymmetric': return x / scale;
-    case 'tf_half_pixel_for_nn': return (x + 0.5) / scale;
-    case 'tf_crop_and_resize':
+    case 'half_pixel': return f(f(f(x + 0.5) / scale) - 0.5);
+    case 'pytorch_half_pixel': return outLen > 1 ? f(f(f(x + 0.5) / scale) - 0.5) : 0;
+    case 'align_corners': return outLen > 1 ? f((x * (inLen - 1)) / (outLen - 1)) : 0;
+    case 'asymmetric': return f(x / scale);
+    case 'tf_half_pixel_for_nn': return f(f(x + 0.5) / scale);
+    case 'tf_crop_and_resize': {
+      const [start, end] = [f(a.roiStart), f(a.roiEnd)];
       return outLen > 1
-        ? a.roiStart * (inLen - 1) + (x * (a.roiEnd - a.roiStart) * (inLen - 1)) / (outLen - 1)
-        : (0.5 * (a.roiStart + a.roiEnd) * (inLen - 1));
+        ? f(f(start * (inLen - 1)) + f(f(f(x * f(end - start)) * (inLen - 1)) / (outLen - 1)))
+        : f(f(f(0.5 * f(start + end))) * (inLen - 1));
+    }
   }
 }
 

@@ -2,7 +2,8 @@
 // and cubic interpolation with every coordinate transformation mode of
 // opset 11-13, nearest_mode, cubic_coeff_a, exclude_outside,
 // extrapolation_value, and opset 18's `axes`. Output sizes come from `sizes`
-// or from floor(input * scale). Resize-10 and Upsample map coordinates
+// or from floor(input * scale) (as ONNX Runtime computes it: the spec's roi
+// factor for tf_crop_and_resize is not applied). Resize-10 and Upsample map coordinates
 // asymmetrically and round nearest as ONNX Runtime does ('simple' in
 // resize-taps.ts).
 //
@@ -70,11 +71,12 @@ function axesToResize(ctx: OpContext, node: Node, inputs: (Tensor | undefined)[]
     let scale: number;
     if (sizes.length > 0) {
       outLen = sizes[k]!;
-      scale = outLen / inLen;
+      scale = Math.fround(outLen / inLen);
     } else {
       scale = scales[k]!;
       if (!(scale > 0)) invalid(node, `scale ${scale} must be positive`);
-      outLen = Math.floor(inLen * (roiEnd - roiStart) * scale);
+      // ONNX Runtime's rule (float32, and no roi factor even for tf_crop_and_resize).
+      outLen = Math.floor(Math.fround(scale * inLen));
     }
     return { axis, resize: { inLen, outLen, scale, roiStart, roiEnd } };
   });
