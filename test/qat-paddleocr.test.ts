@@ -3,12 +3,14 @@
 // at opset 9, PP-OCRv4 detector at opset 11), after the fold-constants pass
 // that QAT's recipe applies: the forward pass matches onnxruntime-node on the
 // same seeded random input. The detector's sigmoid output is near 0 or 1 on
-// noise, so its logits (the Sigmoid's input) are compared as well.
+// noise, so its logits (the Sigmoid's input) are compared as well. And the
+// detector (Resize, ConvTranspose, HardSigmoid) gives every weight a finite,
+// non-zero gradient: what QAT needs from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import ort from 'onnxruntime-node';
 import { encodeModel, loadModel, opsetVersion } from '../src/onnx/model.js';
 import { producerMap } from '../src/onnx/graph.js';
@@ -75,3 +77,29 @@ for (const m of MODELS) {
     }
   });
 }
+
+test('ch_PP-OCRv4_det_infer.onnx: every weight gets a finite, non-zero gradient through Resize and ConvTranspose', () => {
+  const model = foldConstantWeights(loadModel(join(assets, 'ch_PP-OCRv4_det_infer.onnx')).model).model;
+  const g = new OnnxTfGraph(model, tf);
+  // Large enough that no squeeze-excitation block's ReLU or HardSigmoid cuts its weights off (they do on 64 x 96 noise).
+  const shape = [1, 3, 160, 192];
+  const x = tf.tensor(fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)), mulberry32(13)), shape);
+  try {
+    const vars = g.variables();
+    assert.ok(vars.size > 100, `${vars.size} trainable weights`);
+    const logits = producerMap(model.graph!).get(model.graph!.output![0]!.name!)!.input![0]!;
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(g.forward({ [g.inputs[0]!.name]: x }, { outputs: [logits] })[logits]!)) as Scalar, [...vars.values()]);
+    try {
+      for (const [name, v] of vars) {
+        const d = grads[v.name]!.dataSync();
+        assert.ok(d.every(Number.isFinite), `d loss / d ${name} is not finite`);
+        assert.ok(d.some((q) => q !== 0), `d loss / d ${name} is zero`);
+      }
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+  } finally {
+    x.dispose();
+    g.dispose();
+  }
+});
