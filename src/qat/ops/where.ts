@@ -1,4 +1,4 @@
-// Where (select with numpy broadcasting of all three inputs) and Equal.
+// Where: select with numpy broadcasting of all three inputs.
 // Broadcasting is made explicit so that each branch's gradient has its shape.
 import type { Tensor } from '@tensorflow/tfjs';
 import { registerOp, type Node, type OpContext } from './registry.js';
@@ -16,9 +16,4 @@ function where(ctx: OpContext, node: Node, inputs: (Tensor | undefined)[]): Tens
   return [tf.where(cond, a, b)];
 }
 
-function equal(ctx: OpContext, node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
-  return [ctx.tf.equal(need(node, inputs, 0), need(node, inputs, 1))];
-}
-
 registerOp('Where', where);
-registerOp('Equal', equal);
