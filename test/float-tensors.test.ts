@@ -212,6 +212,12 @@ test('Hugging Face BERT: the attention masks stay float as infinite, the INT8 mo
   for (const f of float.keys()) assert.ok(!quantized.has(f), `'${f}' has a QuantizeLinear`);
   assert.equal(quantized.size, cal.tensors.length);
 
+  // report.html lists them with their reason.
+  assert.equal(runQtool(['report', out]).code, 0);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /4 planned tensors stay float/);
+  for (const mask of expected.mask_tensors) assert.ok(html.includes(`<td>${mask}</td><td>infinite</td>`), `${mask} in report.html`);
+
   // onnxruntime runs it on int64 ids with a padded row, at another sequence length than calibrated.
   const s = await ort.InferenceSession.create(int8);
   const ids = BigInt64Array.from({ length: 2 * 12 }, (_, i) => BigInt(3 + ((i * 37) % 990)));
