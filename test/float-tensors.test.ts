@@ -244,5 +244,7 @@ test('Hugging Face BERT: the attention masks stay float as infinite, the INT8 mo
   // A calibration.json that keeps a tensor float which the plan does not quantize is refused.
   const bad = { ...cal, floatTensors: [...cal.floatTensors, { tensor: '/bert/Expand_output_0', reason: 'infinite' as const }] };
   assert.throws(() => loadRecipe(fp32.model, bad, 'calibration.json'), (e: unknown) => e instanceof InputError && /Expand_output_0.*re-run qtool calibrate/.test(e.message));
+  const overlap = { ...cal, floatTensors: [{ tensor: cal.tensors[0].name, reason: 'constant' as const }] };
+  assert.throws(() => calibrationSchema.parse(overlap), /listed twice/);
   assert.ok(expected.eval_top1 > 80, 'the fixture is a trained model');
 });
