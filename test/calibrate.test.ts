@@ -118,10 +118,6 @@ test('bad input: one line, exit 2, nothing written', () => {
   expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '100.5'], /'100\.5' is not a percentile/, out);
   expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--percentile', '0'], /'0' is not a percentile/, out);
   expectBadInput('calibrate', [MLP, '--data', DIGITS('calib_x.npy'), '--select', 'best'], /--select best needs --eval/, out);
-  // A tensor that is constant over the calibration set: all-zero inputs.
-  const zeros = join(dir, 'zeros.npy');
-  writeNpy(zeros, { dtype: 'float32', shape: [8, 64], data: new Float32Array(8 * 64) });
-  expectBadInput('calibrate', [MLP, '--data', zeros], /zeros\.npy: tensor 'input' is constant \(0\)/, out);
 });
 
 test('a tensor holding NaN during calibration is named', () => {
@@ -141,5 +137,5 @@ test('a tensor holding NaN during calibration is named', () => {
   saveModel(onnx.ModelProto.create({ ir_version: 8, opset_import: [{ domain: '', version: 17 }], graph: g }), modelPath);
   const data = join(dir, 'x.npy');
   writeNpy(data, { dtype: 'float32', shape: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => i - 3) });
-  expectBadInput('calibrate', [modelPath, '--data', data], /x\.npy: tensor 'root' holds 3 NaN\/Inf values/, join(dir, 'out'));
+  expectBadInput('calibrate', [modelPath, '--data', data], /x\.npy: tensor 'root' holds 3 NaN values/, join(dir, 'out'));
 });

@@ -1,4 +1,5 @@
-// Streaming per-tensor statistics: count, min, max, non-finite count and a
+// Streaming per-tensor statistics: count, min, max, non-finite counts (all of
+// them, and NaN alone: +-Inf can be a legitimate value, NaN never is) and a
 // signed histogram whose result does not depend on batch size or order.
 //
 // Layout: HIST_BINS = 4096 bins over [-R, R], bin width w = R / 2048. R is a
@@ -35,7 +36,10 @@ export interface HistogramLike {
 export interface HistogramJSON {
   nbins: number;
   count: number;
+  /** NaN and +-Inf values (not binned). */
   nonFinite: number;
+  /** Of those, NaN; absent in files written before NaN was counted apart. */
+  nan?: number;
   /** 0 when count is 0 (JSON has no Infinity). */
   min: number;
   max: number;
@@ -78,7 +82,10 @@ function addRescaled(dst: Float64Array, src: Float64Array, d: number): void {
 
 export class TensorHistogram implements HistogramLike {
   count = 0;
+  /** NaN and +-Inf values seen. */
   nonFinite = 0;
+  /** NaN values seen (part of nonFinite). */
+  nan = 0;
   min = Infinity;
   max = -Infinity;
   readonly bins = new Float64Array(HIST_BINS);
@@ -139,13 +146,15 @@ export class TensorHistogram implements HistogramLike {
     let lo = Infinity;
     let hi = -Infinity;
     let bad = 0;
+    let nan = 0;
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      if (v - v !== 0) { bad++; continue; } // NaN and +-Inf
+      if (v - v !== 0) { bad++; if (v !== v) nan++; continue; } // NaN and +-Inf
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
     this.nonFinite += bad;
+    this.nan += nan;
     if (bad === n) return;
     this.take(lo, hi, n - bad);
     const bins = this.bins;
@@ -158,17 +167,15 @@ export class TensorHistogram implements HistogramLike {
 
   /** Adds another histogram's statistics (e.g. from a worker) into this one. */
   merge(other: TensorHistogram): this {
-    if (other.count === 0) {
-      this.nonFinite += other.nonFinite;
-      return this;
-    }
+    this.nonFinite += other.nonFinite;
+    this.nan += other.nan;
+    if (other.count === 0) return this;
     if (other.exp > this.exp) {
       addRescaled(this.bins, this.bins, other.exp - this.exp);
       this.exp = other.exp;
     }
     addRescaled(this.bins, other.bins, this.exp - other.exp);
     this.count += other.count;
-    this.nonFinite += other.nonFinite;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
     return this;
@@ -185,6 +192,7 @@ export class TensorHistogram implements HistogramLike {
     h.exp = this.exp;
     h.count = this.count;
     h.nonFinite = this.nonFinite;
+    h.nan = this.nan;
     h.min = this.min;
     h.max = this.max;
     return h;
@@ -198,6 +206,7 @@ export class TensorHistogram implements HistogramLike {
       nbins: HIST_BINS,
       count: this.count,
       nonFinite: this.nonFinite,
+      nan: this.nan,
       min: empty ? 0 : this.min,
       max: empty ? 0 : this.max,
       range: this.range,
@@ -211,11 +220,14 @@ export class TensorHistogram implements HistogramLike {
     if (j.nbins !== HIST_BINS) bad(`nbins is ${j.nbins}, expected ${HIST_BINS}`);
     const exp = Math.round(Math.log2(j.range));
     if (!(exp >= MIN_RANGE_EXP && exp <= 1024 && 2 ** exp === j.range)) bad(`range ${j.range} is not a power of two >= 2^${MIN_RANGE_EXP}`);
+    const nan = j.nan ?? 0;
     if (!Number.isInteger(j.count) || j.count < 0 || !Number.isInteger(j.nonFinite) || j.nonFinite < 0) bad('counts must be non-negative integers');
+    if (!Number.isInteger(nan) || nan < 0 || nan > j.nonFinite) bad(`nan count ${nan} is not within the ${j.nonFinite} non-finite values`);
     const h = new TensorHistogram();
     h.exp = exp;
     h.count = j.count;
     h.nonFinite = j.nonFinite;
+    h.nan = nan;
     let total = 0;
     for (const [i, c] of j.bins) {
       if (!Number.isInteger(i) || i < 0 || i >= HIST_BINS) bad(`bin index ${i}`);

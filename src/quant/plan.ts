@@ -101,6 +101,8 @@ export function planQuantization(g: Graph, opts: PlanOptions): QuantPlan {
   const producers = producerMap(g);
   const outputs = new Set(graphOutputs(g).map((o) => o.name));
   const constants = constantTensors(g);
+  // Only float32 tensors are ever planned: integer and bool ones (token ids, masks before they are made
+  // float, shapes) and those whose type is unknown are not (src/quant/float-tensors.ts has the others left float).
   const isActivation = (t: string) => !!t && !constants.has(t) && types.get(t) === 'float32';
 
   const quantizedNodes = new Set<Node>(layerNodes);

@@ -5,6 +5,7 @@
 //
 //   FP32 model -> passes (BN folding, GELU cap, ...) -> prepared graph
 //              -> plan (layers, Q/DQ tensors, folded Relus, shared scales)
+//              -> float tensors (no usable range in the calibration data)
 //              -> qparams per planned tensor (calibrate's selected method)
 //              -> float layers (partial), weights quantized once (cache)
 //
@@ -21,6 +22,7 @@ import { applyPasses } from './passes/index.js';
 import type { PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
+import { withoutFloatTensors, type FloatTensor } from './float-tensors.js';
 import { buildQdqModel, type QuantizedWeight, type TensorQParams } from './qdq.js';
 import type { QuantType } from './qparams.js';
 import type { QuantLayer } from './quantizable.js';
@@ -29,6 +31,8 @@ export interface QuantRecipe {
   /** The graph that gets quantized: the FP32 model after the passes. */
   model: Model;
   passes: PassRecord[];
+  /** Tensors left float because calibration found no usable range (not in `full`). */
+  floatTensors: FloatTensor[];
   /** Every quantizable layer quantized. */
   full: QuantPlan;
   /** What this recipe quantizes: `full` less the float layers and the Q/DQ pairs they own. */
@@ -50,6 +54,8 @@ export interface PreparedRecipe {
   model: Model;
   passes: PassRecord[];
   plan: QuantPlan;
+  /** Tensors taken out of `plan` by keepTensorsFloat. */
+  floatTensors: FloatTensor[];
 }
 
 export interface PrepareOptions {
@@ -61,7 +67,12 @@ export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe
   const { model, records } = applyPasses(fp32, opts.passes);
   // A Relu/Clip folds into a uint8 range that starts at the zero point; int8 is symmetric.
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
-  return { model, passes: records, plan };
+  return { model, passes: records, plan, floatTensors: [] };
+}
+
+/** The prepared recipe with these planned tensors left float (src/quant/float-tensors.ts). */
+export function keepTensorsFloat(prepared: PreparedRecipe, float: readonly FloatTensor[]): PreparedRecipe {
+  return { ...prepared, plan: withoutFloatTensors(prepared.plan, float), floatTensors: [...prepared.floatTensors, ...float] };
 }
 
 /** A calibrated recipe with every layer quantized. */
@@ -85,6 +96,8 @@ export interface RecipeRecord {
   clipGelu: number | null;
   foldedBatchNorms: string[];
   layers: { name: string }[];
+  /** Absent in files written before tensors could stay float. */
+  floatTensors?: FloatTensor[];
   tensors: { name: string; selected: TensorQParams }[];
 }
 
@@ -108,12 +121,16 @@ const changedNothing = (effect: Record<string, unknown>): boolean => Object.valu
  */
 export function loadRecipe(fp32: Model, record: RecipeRecord, path: string): QuantRecipe {
   const recorded = recordedPasses(record);
-  const prepared = prepareRecipe(fp32, { passes: recorded.map(({ name, params }) => ({ name, params })), activationType: record.activationType });
-  for (const [i, p] of prepared.passes.entries()) {
+  const planned = prepareRecipe(fp32, { passes: recorded.map(({ name, params }) => ({ name, params })), activationType: record.activationType });
+  for (const [i, p] of planned.passes.entries()) {
     const r = recorded.find((x) => x.name === p.name);
     const same = r ? r.effect === undefined || isDeepStrictEqual(r.effect, p.effect) : changedNothing(p.effect);
     if (!same) throw fileError(path, `was made with another effect of the '${p.name}' pass (pass ${i + 1}) than this version has; re-run qtool calibrate`);
   }
+  const float = record.floatTensors ?? [];
+  const stray = float.find((f) => !planned.plan.tensors.includes(f.tensor));
+  if (stray) throw fileError(path, `keeps tensor '${stray.tensor}' float, which this model's plan does not quantize; re-run qtool calibrate`);
+  const prepared = keepTensorsFloat(planned, float);
   const { plan } = prepared;
   const calibrated = new Map(record.tensors.map((t) => [t.name, t.selected]));
   const qparams = new Map<string, TensorQParams>();

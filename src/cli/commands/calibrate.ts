@@ -4,6 +4,7 @@ import { calibrate } from '../../stages/calibrate/calibrate.js';
 import { calibrateOptions } from '../../stages/calibrate/options.js';
 import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
 import type { CalibrateReport } from '../../report/schemas/calibrate.js';
+import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { action, emit } from '../action.js';
 import { addOptions, sectionOf } from '../options.js';
@@ -22,12 +23,27 @@ function dropColour(drop: number | null): string {
   return drop <= 0.3 ? chalk.green(s) : drop <= 1 ? chalk.yellow(s) : chalk.red(s);
 }
 
+/** What each reason usually is, for the summary line. */
+const REASON_HINTS: Record<FloatReason, string> = { infinite: 'e.g. attention masks', constant: 'one value over the calibration set' };
+
+/** `3 tensors stay float: 2 infinite (e.g. attention masks), 1 constant (...)`, or nothing. */
+function floatTensorsLine(r: CalibrateReport): string | undefined {
+  if (r.floatTensors.length === 0) return undefined;
+  const counts = new Map<FloatReason, number>();
+  for (const f of r.floatTensors) counts.set(f.reason, (counts.get(f.reason) ?? 0) + 1);
+  const parts = [...counts].map(([reason, n]) => `${n} ${reason} (${REASON_HINTS[reason]})`);
+  const n = r.floatTensors.length;
+  return `${n} tensor${n === 1 ? '' : 's'} stay${n === 1 ? 's' : ''} float: ${parts.join(', ')}; listed in calibrate.json`;
+}
+
 function summary(r: CalibrateReport): string {
   const lines = [
     `${chalk.bold(r.model.path)}: ${r.quantizedLayers} layers and ${r.quantizedTensors} activations quantized` +
       (r.foldedActivations ? `, ${r.foldedActivations} Relu/Clip folded into ranges` : '') +
       `, calibrated on ${r.data.samples} samples (${fmt(r.timings.totalSeconds, 1)} s)`,
   ];
+  const float = floatTensorsLine(r);
+  if (float) lines.push(chalk.yellow(`  ${float}`));
   if (r.methods.length) {
     lines.push('', renderTable(
       ['method', 'top-1 %', 'drop', 'agree %', 'SQNR dB'],

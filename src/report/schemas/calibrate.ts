@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import { floatTensorSchema } from './calibration.js';
 import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
 
 export const methodResultSchema = z.object({
@@ -23,6 +24,8 @@ export const calibrateReportSchema = z.object({
   quantizedTensors: count,
   foldedActivations: count,
   foldedBatchNorms: count,
+  /** Planned tensors left float (no usable range in the calibration data), with the reason. */
+  floatTensors: z.array(floatTensorSchema).default([]),
   methods: z.array(methodResultSchema),
   selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
   clippedActivations: z.array(z.object({

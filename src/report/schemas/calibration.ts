@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { QUANT_TYPES } from '../../quant/qparams.js';
+import { FLOAT_REASONS } from '../../quant/float-tensors.js';
 import { reportHeader } from '../io.js';
 import { typeRange } from '../../quant/qparams.js';
 import { count, positiveCount } from './values.js';
@@ -8,6 +9,9 @@ import { count, positiveCount } from './values.js';
 const range = z.object({ min: z.number(), max: z.number() }).refine((r) => r.min <= r.max, { message: 'min is above max' });
 
 const quantType = z.enum(QUANT_TYPES);
+
+/** A planned tensor left float, and why (src/quant/float-tensors.ts); calibrate.json lists the same. */
+export const floatTensorSchema = z.object({ tensor: z.string(), reason: z.enum(FLOAT_REASONS) });
 
 /** The parameters a tensor is quantized with: a finite positive scale, a zero point inside its integer type. */
 const selected = z.object({
@@ -41,6 +45,8 @@ export const calibrationSchema = z.object({
   /** BatchNormalization nodes folded into their Convs (the fold-batchnorm pass's effect), kept for readers of the first format. */
   foldedBatchNorms: z.array(z.string()),
   layers: z.array(z.object({ name: z.string(), opType: z.string(), weight: z.string(), params: count })),
+  /** Planned tensors calibration gave no usable range: no Q/DQ pair, in every stage. Absent in files from before. */
+  floatTensors: z.array(floatTensorSchema).default([]),
   tensors: z.array(z.object({
     name: z.string(),
     min: z.number(),
@@ -48,7 +54,7 @@ export const calibrationSchema = z.object({
     count,
     /** The streamed histogram (signed, power-of-two range), sparse. */
     histogram: z.object({
-      nbins: positiveCount, count, nonFinite: count, min: z.number(), max: z.number(), range: z.number().positive(),
+      nbins: positiveCount, count, nonFinite: count, nan: count.optional(), min: z.number(), max: z.number(), range: z.number().positive(),
       bins: z.array(z.tuple([count, count])),
     }),
     /** The range each method chose. */
@@ -57,6 +63,14 @@ export const calibrationSchema = z.object({
     selected,
   }).refine((t) => t.min <= t.max, { message: 'min is above max', path: ['max'] })),
 }).superRefine((c, ctx) => {
+  const quantized = new Set(c.tensors.map((t) => t.name));
+  const float = new Set<string>();
+  for (const [i, f] of c.floatTensors.entries()) {
+    if (quantized.has(f.tensor) || float.has(f.tensor)) {
+      ctx.addIssue({ code: 'custom', path: ['floatTensors', i, 'tensor'], message: `'${f.tensor}' is listed twice (float tensors and quantized tensors are disjoint)` });
+    }
+    float.add(f.tensor);
+  }
   for (const [i, t] of c.tensors.entries()) {
     if (t.selected.type !== c.activationType) {
       ctx.addIssue({ code: 'custom', path: ['tensors', i, 'selected', 'type'], message: `${t.selected.type} in a calibration of ${c.activationType} activations` });
@@ -78,6 +92,8 @@ export function calibrationDecisions(cal: Calibration) {
     perChannel: cal.perChannel, activationType: cal.activationType, clipGelu: cal.clipGelu, foldedBatchNorms: cal.foldedBatchNorms,
     layers: cal.layers.map((l) => l.name),
     tensors: cal.tensors.map((t) => [t.name, t.sharesScaleWith, t.selected]),
+    // Only when there are any, so that files without float tensors keep their hash.
+    ...(cal.floatTensors.length ? { floatTensors: cal.floatTensors } : {}),
     ...(cal.passes ? { passes: cal.passes } : {}),
   };
 }

@@ -11,7 +11,9 @@ import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import type { QuantType } from '../../quant/qparams.js';
 import type { CalibMethod } from '../../calib/methods.js';
-import { buildRecipeBytes, calibratedRecipe, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import { buildRecipeBytes, calibratedRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import type { FloatTensor } from '../../quant/float-tensors.js';
+import { floatReasonOf } from '../../calib/float-reason.js';
 import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
@@ -89,13 +91,19 @@ async function collectStatistics(fp32: LoadedModel, prepared: PreparedRecipe, ds
   const { model, plan } = prepared;
   const extra = clippedActivations(prepared.passes).map((c) => c.tensor).filter((t) => !plan.tensors.includes(t));
   const bytes = model === fp32.model ? fp32.bytes : encodeModel(model);
-  const pass = await collectHistograms(bytes, model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize, progress: progressBar });
+  return collectHistograms(bytes, model, fp32.path, ds, [...plan.tensors, ...extra], { batchSize, progress: progressBar });
+}
+
+/** The planned tensors calibration gives no usable range (src/quant/float-tensors.ts); NaN in any of them is bad input. */
+function floatTensorsOf(plan: PreparedRecipe['plan'], histograms: Map<string, TensorHistogram>, dataPath: string): FloatTensor[] {
+  const float: FloatTensor[] = [];
   for (const t of plan.tensors) {
-    const s = pass.histograms.get(t)!;
-    if (s.nonFinite > 0) throw fileError(ds.path, `tensor '${t}' holds ${s.nonFinite} NaN/Inf values during calibration`);
-    if (s.min === s.max) throw fileError(ds.path, `tensor '${t}' is constant (${s.min}) over the calibration set: no range to calibrate`);
+    const h = histograms.get(t)!;
+    if (h.nan > 0) throw fileError(dataPath, `tensor '${t}' holds ${h.nan} NaN values during calibration`);
+    const reason = floatReasonOf(h);
+    if (reason) float.push({ tensor: t, reason });
   }
-  return pass;
+  return float;
 }
 
 function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHistogram>, opts: CalibrateOptions): Map<string, Candidate> {
@@ -141,6 +149,7 @@ function calibrationRecord(
     clipGelu: opts.clipGelu ?? null,
     foldedBatchNorms: foldedBatchNorms(prepared.passes),
     layers: prepared.plan.layers.map((l) => ({ name: l.name, opType: l.opType, weight: l.weight, params: l.params })),
+    floatTensors: prepared.floatTensors,
     tensors: prepared.plan.tensors.map((t) => {
       const h = histograms.get(t)!;
       const sel = chosen.get(t)!;
@@ -172,14 +181,15 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   checkOpset(fp32);
-  const prepared = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
-  checkInputs(fp32, prepared, inputs, opts);
+  const planned = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
+  checkInputs(fp32, planned, inputs, opts);
   const specs = graphInputs(fp32.model.graph!);
   const ds = loadDataset(inputs.data, specs);
   const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
   const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
 
-  const pass = await collectStatistics(fp32, prepared, ds, opts.batchSize);
+  const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
+  const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
   const methods = candidates(prepared, pass.histograms, opts);
   const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize) : undefined;
   const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select);
@@ -197,6 +207,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     quantizedTensors: prepared.plan.tensors.length,
     foldedActivations: prepared.plan.folded.length,
     foldedBatchNorms: calibration.foldedBatchNorms.length,
+    floatTensors: prepared.floatTensors,
     methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
     clippedActivations: clippedActivations(prepared.passes).map((c) => {

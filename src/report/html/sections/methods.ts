@@ -7,6 +7,14 @@ import { barChart, type Bar } from '../svg.js';
 
 const TITLE = 'Calibration methods: FP32 vs INT8';
 
+/** The tensors calibrate left float and why, or nothing. */
+function floatTensorsNote(c: CalibrateReport): string {
+  if (c.floatTensors.length === 0) return '';
+  return para(`${c.floatTensors.length} planned tensor${c.floatTensors.length === 1 ? '' : 's'} stay float (no Q/DQ pair) because the ` +
+    'calibration data gives no usable 8-bit range (infinite: holds ±inf or float32 extremes, as attention masks do; constant: one value):') +
+    table(['tensor', 'reason'], c.floatTensors.map((f) => [f.tensor, f.reason]), 2);
+}
+
 export function methodsSection(c: CalibrateReport | undefined, colors: Map<string, string>): Section {
   if (!c) return missing('methods', TITLE, 'no calibrate.json in the folder');
   const hasTop1 = c.methods.some((m) => m.top1 !== null);
@@ -22,7 +30,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     return {
       id: 'methods', title: TITLE,
       body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
-        'The histograms below still show where each method clips.'),
+        'The histograms below still show where each method clips.') + floatTensorsNote(c),
     };
   }
   const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
@@ -44,6 +52,6 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
       `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
-      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>`,
+      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + floatTensorsNote(c),
   };
 }
