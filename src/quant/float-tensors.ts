@@ -37,5 +37,6 @@ export function withoutFloatTensors(plan: QuantPlan, float: readonly FloatTensor
     tensors: plan.tensors.filter((t) => !drop.has(t)),
     folded: plan.folded.filter((f) => !drop.has(f.to)),
     sharedScale: new Map([...plan.sharedScale].filter(([t, src]) => !drop.has(t) && !drop.has(src))),
+    fixedRange: new Map([...plan.fixedRange].filter(([t]) => !drop.has(t))),
   };
 }
