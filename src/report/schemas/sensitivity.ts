@@ -6,8 +6,8 @@ import { count, decibels, percent, points, positiveCount, seconds, sha256, uniqu
 const measured = {
   /** Top-1 accuracy against the labels, percent; null without labels. */
   top1: percent.nullable(),
-  /** Top-1 agreement with FP32, percent. */
-  agreement: percent,
+  /** Top-1 agreement with FP32 (per sample, or per position of [N, T, C]), percent; null for an output without classes. */
+  agreement: percent.nullable(),
   /** Output SQNR against FP32, dB; null when identical. */
   sqnrDb: decibels.nullable(),
 };

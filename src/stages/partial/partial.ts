@@ -141,7 +141,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
-    accuracyMetric: scorer.metric.name as 'top1' | 'agreement',
+    accuracyMetric: scorer.metric.name as PartialReport['accuracyMetric'],
     floatType: opts.floatType,
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
     fp32: { accuracy: scorer.fp32, medianBatchMs: scorer.fp32MedianBatchMs, sizeBytes: fp32.bytes.length },

@@ -43,6 +43,15 @@ export interface SensitivityOptions {
   onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
 }
 
+/** The metric asked for, else the scorer's: top1 with labels, agreement without, sqnr for an output without classes. */
+function sensitivityMetric(asked: Metric | undefined, scorer: OutputScorer): Metric {
+  const { kind, name, dims } = scorer.primary;
+  if (asked === 'agreement' && kind === 'map') {
+    throw new InputError(`--metric agreement: output '${name}' ([N, ${dims.join(', ')}]) has no class axis to take an argmax over; use sqnr`);
+  }
+  return asked ?? (scorer.metric.name as Metric);
+}
+
 const measured = (m: OutputScore): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
 
 type VariantResult = OutputScore & { impact: number; noise: number };
@@ -96,13 +105,13 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
-  const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
-  if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
+  if (opts.metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
 
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
+  const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
   const full = measured(await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`));
   const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, fp32.path, ds, limit, opts);
