@@ -15,6 +15,8 @@ import { AGREEMENT, dropOf, SQNR, SQNR_CAP_DB, sqnrValue } from '../src/metrics/
 import { OutputScorer } from '../src/metrics/output-scorer.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
 import { evalReportSchema } from '../src/report/schemas/eval.js';
+import { sensitivityReportSchema } from '../src/report/schemas/sensitivity.js';
+import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { InputError } from '../src/util/errors.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { writeNpy } from './lib/npy-write.js';
@@ -272,4 +274,47 @@ test('PP-OCRv4 recognizer [N, T, 6625]: agreement per position, against itself a
   }
   assert.equal(s.value, (100 * same) / (2 * T), `${same} of ${2 * T} positions`);
   assert.ok(s.sqnrDb !== null && s.sqnrDb < 60, `${s.sqnrDb} dB`);
+});
+
+test('--output names the output the budget is on: calibrate, sensitivity and partial on a map by SQNR', () => {
+  const c = threeOutputCase();
+  const out = join(c.dir, 'out');
+  const json = (args: string[]) => {
+    const r = runQtool([...args, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const cal = calibrateReportSchema.parse(json(['calibrate', c.fp32, '--data', c.data, '--eval', c.data, '--method', 'max,mse', '--select', 'best', '--output', 'prob']));
+  assert.deepEqual(cal.metric, { name: 'sqnr', output: 'prob', fp32: SQNR_CAP_DB });
+  const chosen = cal.methods.find((m) => m.method === cal.selected.method)!;
+  assert.equal(chosen.value, sqnrValue(chosen.outputs![2].sqnrDb));
+  assert.equal(chosen.agreement, null);
+  assert.match(cal.selected.reason, /best output SQNR against FP32/);
+
+  const calibration = join(out, 'calibration.json');
+  const sens = sensitivityReportSchema.parse(json(['sensitivity', c.fp32, '--calibration', calibration, '--data', c.data, '--output', 'prob']));
+  assert.equal(sens.metric, 'sqnr', 'no class axis: SQNR by default');
+  assert.equal(sens.quantized.agreement, null);
+  assert.equal(sens.quantized.sqnrDb, chosen.sqnrDb);
+  const refused = runQtool(['sensitivity', c.fp32, '--calibration', calibration, '--data', c.data, '--output', 'prob', '--metric', 'agreement', '--out', join(c.dir, 'x')]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--metric agreement: output 'prob' \(\[N, 1, 2, 2\]\) has no class axis/);
+
+  // A budget just under the fully quantized model's drop: at least one layer goes to float.
+  const budget = SQNR_CAP_DB - chosen.value! - 1;
+  const r = runQtool(['partial', c.fp32, '--calibration', calibration, '--sensitivity', join(out, 'sensitivity.json'), '--data', c.data,
+    '--output', 'prob', '--max-drop', String(budget), '--out', out, '--json']);
+  const p = partialReportSchema.parse(JSON.parse(r.stdout));
+  assert.equal(r.code, p.met ? 0 : 1, r.stderr);
+  assert.equal(p.accuracyMetric, 'sqnr');
+  assert.equal(p.fp32.accuracy, SQNR_CAP_DB);
+  assert.equal(p.curve[0].drop, SQNR_CAP_DB - chosen.value!);
+  for (const s of p.curve) {
+    assert.equal(s.accuracy, sqnrValue(s.sqnrDb));
+    assert.equal(s.drop, SQNR_CAP_DB - s.accuracy);
+    assert.equal(s.agreement, null);
+  }
+  assert.ok(p.result.floatLayers >= 1, 'the budget needs a float layer');
+  assert.equal(p.met, p.result.drop <= budget);
+  assert.match(p.message, /output SQNR drop \d+\.\d+ (<= \S+ )?dB/);
 });

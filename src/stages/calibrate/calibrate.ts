@@ -137,7 +137,7 @@ function calibrationRecord(
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
-      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}),
+      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}), ...(opts.output ? { output: opts.output } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,

@@ -34,6 +34,8 @@ export interface SensitivityOptions {
   modes: Mode[];
   /** Default: top1 with labels, agreement without. */
   metric?: Metric;
+  /** The output scored (default: the first). */
+  output?: string;
   maxSamples?: number;
   /** Samples for the proxy run (at most the evaluated ones); its SQNRs settle long before accuracy does. */
   proxySamples?: number;
@@ -110,7 +112,9 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
 
-  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
+    batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, output: opts.output, progress: progressBar,
+  });
   const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
   const full = measured(await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`));
@@ -145,7 +149,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
-    ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
+    ...reportHeaderFor(fp32, { modes: opts.modes, metric, ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
     calibration: {
       path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
     },
