@@ -296,6 +296,7 @@ test('--output names the output the budget is on: calibrate, sensitivity and par
   assert.equal(sens.metric, 'sqnr', 'no class axis: SQNR by default');
   assert.equal(sens.quantized.agreement, null);
   assert.equal(sens.quantized.sqnrDb, chosen.sqnrDb);
+  assert.deepEqual(sens.quantized.outputs, chosen.outputs, 'the fully quantized model: calibrate\'s selected one');
   const refused = runQtool(['sensitivity', c.fp32, '--calibration', calibration, '--data', c.data, '--output', 'prob', '--metric', 'agreement', '--out', join(c.dir, 'x')]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /--metric agreement: output 'prob' \(\[N, 1, 2, 2\]\) has no class axis/);
@@ -313,8 +314,24 @@ test('--output names the output the budget is on: calibrate, sensitivity and par
     assert.equal(s.accuracy, sqnrValue(s.sqnrDb));
     assert.equal(s.drop, SQNR_CAP_DB - s.accuracy);
     assert.equal(s.agreement, null);
+    assert.deepEqual(s.outputs!.map((o) => o.name), ['logits', 'seq', 'prob']);
+    assert.equal(s.outputs![2].sqnrDb, s.sqnrDb);
   }
   assert.ok(p.result.floatLayers >= 1, 'the budget needs a float layer');
   assert.equal(p.met, p.result.drop <= budget);
   assert.match(p.message, /output SQNR drop \d+\.\d+ (<= \S+ )?dB/);
+});
+
+test('PP-OCRv4 detector [N, 1, H, W]: a probability map, scored by SQNR', async () => {
+  const det = repoPath('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_det_infer.onnx');
+  const fp32 = loadModel(det);
+  const dir = tempDir();
+  const data = join(dir, 'pages.npy');
+  writeNpy(data, { dtype: 'float32', shape: [2, 3, 64, 96], data: fillNormal(new Float32Array(2 * 3 * 64 * 96), mulberry32(8)) });
+  const ds = loadDataset(data, graphInputs(fp32.model.graph!));
+  const scorer = await OutputScorer.create(fp32.bytes, det, ds, { batchSize: 2 });
+  assert.deepEqual([scorer.metric, scorer.fp32, scorer.primary.kind, scorer.primary.dims], [SQNR, SQNR_CAP_DB, 'map', [1, 64, 96]]);
+  const self = await scorer.score(fp32.bytes, 'fp32');
+  assert.deepEqual([self.value, self.drop, self.agreement, self.predictions.length], [SQNR_CAP_DB, 0, null, 0]);
+  assert.equal(self.outputs[0].metric, 'sqnr');
 });

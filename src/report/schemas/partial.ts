@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
+import { outputFigureSchema } from './output-figure.js';
 import { bytes, count, decibels, maxDropPoints, milliseconds, percent, points, positiveCount, seconds, unique } from './values.js';
 
 const point = z.object({
@@ -16,6 +17,8 @@ const point = z.object({
   /** null for an output without classes. */
   agreement: percent.nullable(),
   sqnrDb: decibels.nullable(),
+  /** Every model output against FP32's (absent in reports of earlier versions). */
+  outputs: z.array(outputFigureSchema).optional(),
   /** Median session.run time per batch, ms. */
   medianBatchMs: milliseconds,
   sizeBytes: bytes,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { reportHeader } from '../io.js';
+import { outputFigureSchema } from './output-figure.js';
 import { count, decibels, percent, points, positiveCount, seconds, sha256, unique } from './values.js';
 
 const measured = {
@@ -66,7 +67,11 @@ export const sensitivityReportSchema = z.object({
   impactUnit: z.string(),
   fp32: z.object({ top1: percent.nullable() }),
   /** Every layer quantized (calibrate's model.int8.onnx). */
-  quantized: z.object({ ...measured, drop: points.nullable() }),
+  quantized: z.object({
+    ...measured, drop: points.nullable(),
+    /** Every model output against FP32's (absent in reports of earlier versions). */
+    outputs: z.array(outputFigureSchema).optional(),
+  }),
   /** Layer names, most sensitive first. */
   ranking: z.array(z.string()),
   proxyRanking: z.array(z.string()),

@@ -115,7 +115,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
       if (!best || lowerDrop(drop, best.drop)) best = latest;
       return {
         floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null,
-        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
+        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, outputs: m.outputs, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
       };
     });
   } finally {

@@ -117,7 +117,8 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   });
   const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
-  const full = measured(await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`));
+  const fullScore = await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`);
+  const full = measured(fullScore);
   const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, fp32.path, ds, limit, opts);
   const { results, seconds } = await measureVariants(recipe, scorer, full, fp32.path, metric, opts.modes);
   const layers = recipe.full.layers;
@@ -159,7 +160,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
     metric,
     impactUnit: METRIC_UNIT[metric],
     fp32: { top1: scorer.fp32Top1 },
-    quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null },
+    quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null, outputs: fullScore.outputs },
     ranking,
     proxyRanking: proxyRanks,
     layers: layerRows,
