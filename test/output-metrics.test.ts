@@ -248,14 +248,14 @@ test('PP-OCRv4 recognizer [N, T, 6625]: agreement per position, against itself a
   const self = await scorer.score(fp32.bytes, 'fp32');
   assert.deepEqual([self.value, self.drop, self.sqnrDb, self.predictions.length], [100, 0, null, 2 * scorer.primary.dims[0]]);
 
-  // The classifier head (the last MatMul's Constant weight) with noise: some positions change their argmax.
+  // The classifier head (the last MatMul's Constant weight) with noise: some positions change their argmax, not all.
   const model = cloneModel(fp32.model);
   const g = model.graph!;
   const head = [...g.node!].reverse().find((n) => n.op_type === 'MatMul')!;
   const weight = g.node!.find((n) => n.op_type === 'Constant' && n.output![0] === head.input![1])!;
   const t = tensorToArray(weight.attribute![0].t!);
   const rng = mulberry32(7);
-  const noisy = Float32Array.from(t.data as Float32Array, (v) => v * (1 + 0.8 * (rng() - 0.5)));
+  const noisy = Float32Array.from(t.data as Float32Array, (v) => v + (rng() - 0.5));
   weight.attribute![0].t = makeTensor(weight.output![0], 'float32', t.dims, noisy);
   const perturbed = encodeModel(model);
   const s = await scorer.score(perturbed, 'perturbed');
@@ -273,6 +273,7 @@ test('PP-OCRv4 recognizer [N, T, 6625]: agreement per position, against itself a
     if (ia === ib) same++;
   }
   assert.equal(s.value, (100 * same) / (2 * T), `${same} of ${2 * T} positions`);
+  assert.ok(same > 0 && same < 2 * T, `${same} of ${2 * T} positions agree`);
   assert.ok(s.sqnrDb !== null && s.sqnrDb < 60, `${s.sqnrDb} dB`);
 });
 
