@@ -336,3 +336,17 @@ test('PP-OCRv4 detector [N, 1, H, W]: a probability map, scored by SQNR', async 
   assert.deepEqual([self.value, self.drop, self.agreement, self.predictions.length], [SQNR_CAP_DB, 0, null, 0]);
   assert.equal(self.outputs[0].metric, 'sqnr');
 });
+
+test('qat-finetune refuses a model whose first output is a map: it measures accuracy by an argmax', () => {
+  const c = threeOutputCase();
+  const mapFirst = join(c.dir, 'map-first.onnx');
+  const m = loadModel(c.fp32).model;
+  m.graph!.output = [m.graph!.output![2], m.graph!.output![0]];
+  saveModel(m, mapFirst);
+  const out = join(c.dir, 'out');
+  const cal = runQtool(['calibrate', mapFirst, '--data', c.data, '--method', 'max', '--out', out]);
+  assert.equal(cal.code, 0, cal.stderr);
+  const r = runQtool(['qat-finetune', mapFirst, '--calibration', join(out, 'calibration.json'), '--train', c.data, '--distill', '--epochs', '1', '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /map-first\.onnx: output 'prob' \(\[N, 1, 2, 2\]\) has no class axis/);
+});

@@ -13,7 +13,7 @@ import { checkLabelRange } from '../data/labels.js';
 import { fileError } from '../util/errors.js';
 import { matchPercent } from './classification.js';
 import { classificationMetric, dropOf, SQNR, SQNR_CAP_DB, type CandidateScore, type Metric, type ModelScorer } from './metric.js';
-import { outputFigure, outputKind, predictionsOf, type OutputFigure, type OutputKind } from './output-figure.js';
+import { outputFigure, outputKind, positionsPerSample, predictionsOf, type OutputFigure, type OutputKind } from './output-figure.js';
 
 export interface OutputScorerOptions {
   batchSize: number;
@@ -60,6 +60,8 @@ export class OutputScorer implements ModelScorer<OutputScore> {
   readonly primary: PrimaryOutput;
   /** The primary output's last axis: the classes, for a classifier. */
   readonly classes: number;
+  /** Predictions per sample on the primary output: 1 for [N, C], T for [N, T, C], 0 for a map. */
+  readonly positions: number;
   private readonly fp32Predictions: Int32Array;
   /** What predictions are compared with: the labels, or FP32's predictions. */
   private readonly target: Int32Array;
@@ -74,6 +76,7 @@ export class OutputScorer implements ModelScorer<OutputScore> {
     this.samples = reference.count;
     this.primary = { name: primary.name, dims: primary.dims, kind: outputKind(primary.dims) };
     this.classes = primary.dims[primary.dims.length - 1] ?? 1;
+    this.positions = positionsPerSample(primary.dims);
     this.metric = this.primary.kind === 'map' ? SQNR : classificationMetric(opts.labels !== undefined);
     this.fp32Predictions = predictionsOf(primary, reference.count);
     this.target = opts.labels ? opts.labels.subarray(0, reference.count) : this.fp32Predictions;

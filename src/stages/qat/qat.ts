@@ -16,7 +16,6 @@ import { CHECKPOINT_FILE, checkpointToResume, qatFingerprint, writeCheckpoint, t
 import type { QatEpoch, QatFingerprint } from '../../qat/checkpoint-schema.js';
 import { recipeMetadata } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
-import { positionsPerSample } from '../../metrics/output-figure.js';
 import { atMost } from '../../metrics/metric.js';
 import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
@@ -79,8 +78,10 @@ export class QatInterruptedError extends Error {
 /** Largest allowed |tfjs - onnxruntime| accuracy gap, points. */
 export const MAX_PARITY_GAP = 0.3;
 
-/** Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set). */
-/** The argmax over the last axis of the first output: per sample for [N, C], per position for [N, T, C]. */
+/**
+ * Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set): the argmax
+ * over the last axis of the first output, `positions` per sample (1 for [N, C], T for [N, T, C]).
+ */
 function tfPredictions(qg: QatGraph, ds: Dataset, count: number, batch: number, positions: number): Int32Array {
   const { tf } = qg;
   const preds = new Int32Array(count * positions);
@@ -145,7 +146,7 @@ async function train(
         bar.tick(1, `loss ${loss.toFixed(4)}, ${sps.toFixed(0)} samples/s`);
       },
       onEpoch: async (e) => {
-        const accuracy = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, s.parity.ds, s.parity.count, s.parity.batch, positionsPerSample(scorer.primary.dims))) : null;
+        const accuracy = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, s.parity.ds, s.parity.count, s.parity.batch, scorer.positions)) : null;
         epochLog.push({ epoch: e.epoch, loss: e.loss, accuracy, seconds: e.seconds });
         writeCheckpoint(checkpoint.path, { fingerprint: checkpoint.fingerprint, epochLog, state: await e.state() });
         lastCheckpoint = e.epoch;
@@ -167,7 +168,7 @@ async function train(
 /** The trained fake-quant model in tfjs against its INT8 export in onnxruntime, on the same samples. */
 async function exportAndCheck(qg: QatGraph, s: QatSetup, scorer: OutputScorer): Promise<{ exported: Uint8Array; parity: Parity }> {
   const { ds, count, batch } = s.parity;
-  const tfPreds = tfPredictions(qg, ds, count, batch, positionsPerSample(scorer.primary.dims));
+  const tfPreds = tfPredictions(qg, ds, count, batch, scorer.positions);
   const tfjs = scorer.scorePredictions(tfPreds);
   const floatLayers = s.recipe.floatLayers;
   const exported = encodeModel(exportQatModel(qg, {
@@ -211,6 +212,9 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
     throw fileError(s.fp32.path, `output '${scorer.primary.name}' ([N, ${scorer.primary.dims.join(', ')}]) has no class axis; ` +
       'qat-finetune measures accuracy by the argmax of the first output ([N, C] or [N, T, C])');
   }
+  if (s.trainY && scorer.primary.kind !== 'classes') {
+    throw fileError(inputs.trainLabels!, `class labels train an [N, classes] output; output '${scorer.primary.name}' is [N, ${scorer.primary.dims.join(', ')}] (use --distill)`);
+  }
   if (s.trainY && p.labels !== s.trainY) checkLabelRange(s.trainY, scorer.classes, inputs.trainLabels!);
 
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
@@ -218,7 +222,7 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
   const qg = new QatGraph(s.recipe, rt.tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
   opts.onEvent?.({ kind: 'backend', backend: rt.backend, native: rt.backend !== 'cpu', fused: qg.fused, fallbackReason: rt.fallbackReason ?? null });
   try {
-    const before = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, p.ds, p.count, p.batch, positionsPerSample(scorer.primary.dims))) : undefined;
+    const before = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, p.ds, p.count, p.batch, scorer.positions)) : undefined;
     const { res, epochLog } = await train(qg, s, scorer, opts, { path: checkpointPath, fingerprint, resumed });
     const { exported, parity } = await exportAndCheck(qg, s, scorer);
     const report = qatReport({

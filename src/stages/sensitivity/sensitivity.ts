@@ -32,7 +32,7 @@ export interface SensitivityInputs {
 
 export interface SensitivityOptions {
   modes: Mode[];
-  /** Default: top1 with labels, agreement without. */
+  /** Default: top1 with labels, agreement without, sqnr for an output without classes. */
   metric?: Metric;
   /** The output scored (default: the first). */
   output?: string;
