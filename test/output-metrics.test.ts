@@ -22,6 +22,7 @@ import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { writeNpy } from './lib/npy-write.js';
 import { fillNormal, mulberry32 } from './lib/random.js';
 import { saveModel } from './lib/save-model.js';
+import { checkFinal, run, statuses, writeConfig } from './lib/qtool-run.js';
 
 const output = (name: string, dims: number[], values: number[] | Float32Array): OutputValues =>
   ({ name, dims, cols: dims.reduce((a, b) => a * b, 1), values: Float32Array.from(values) });
@@ -349,4 +350,23 @@ test('qat-finetune refuses a model whose first output is a map: it measures accu
   const r = runQtool(['qat-finetune', mapFirst, '--calibration', join(out, 'calibration.json'), '--train', c.data, '--distill', '--epochs', '1', '--out', out]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /map-first\.onnx: output 'prob' \(\[N, 1, 2, 2\]\) has no class axis/);
+});
+
+test('qtool run with every stage on the map (output prob in the config): the metric is SQNR, the budget dB below the cap', () => {
+  const c = threeOutputCase();
+  const output = { output: 'prob' };
+  // A budget of 0.5 dB below "identical": calibrate's model misses it, partial must keep layers in float.
+  const config = writeConfig(c.dir, {
+    model: c.fp32, data: { calibration: c.data, eval: c.data }, maxDrop: 0.5,
+    calibrate: { method: 'max', select: 'best', ...output }, sensitivity: output, partial: output,
+  });
+  const out = join(c.dir, 'out');
+  const { report } = run(config, out);
+  assert.equal(report.metric, 'sqnr');
+  assert.equal(report.fp32.accuracy, SQNR_CAP_DB);
+  assert.deepEqual(statuses(report).slice(0, 3), ['calibrate:ran', 'sensitivity:ran', 'partial:ran']);
+  const partial = report.stages.find((s) => s.name === 'partial')!;
+  assert.equal(partial.drop, SQNR_CAP_DB - partial.accuracy!);
+  assert.equal(report.final.metBudget, report.final.drop <= 0.5);
+  checkFinal(out, report);
 });
