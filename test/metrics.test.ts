@@ -54,5 +54,5 @@ test('the built-in scorer: FP32 against itself, and an INT8 model against FP32 o
   assert.equal(int8.value, int8.top1);
   assert.equal(top1.scorePredictions(int8.predictions), int8.value, 'predictions made elsewhere score the same');
   assert.ok(int8.sqnrDb !== null && int8.sqnrDb > 15 && int8.sqnrDb < 80, `INT8 output SQNR ${int8.sqnrDb} dB`);
-  assert.ok(int8.agreement > 90 && int8.agreement <= 100);
+  assert.ok(int8.agreement! > 90 && int8.agreement! <= 100);
 });

@@ -131,7 +131,7 @@ test('without labels the metric is agreement; --metric sqnr gives each layer its
   assert.equal(a.quantized.top1, null);
   for (const l of a.layers) {
     assert.equal(l.fallback!.top1, null);
-    assert.equal(l.fallback!.impact, l.fallback!.agreement - a.quantized.agreement);
+    assert.equal(l.fallback!.impact, l.fallback!.agreement! - a.quantized.agreement!);
     assert.equal(l.quantize, null);
   }
 

@@ -131,6 +131,10 @@ export const DEFAULT_BATCH_SIZE = 32;
 export const batchSizeOption = {
   flags: '--batch-size <n>', help: 'samples per forward pass', default: DEFAULT_BATCH_SIZE, parse: positiveInt, schema: positiveIntSchema,
 };
+/** The model output that accuracy and the budget are measured on (the others are reported beside it). */
+export const scoredOutputOption = {
+  flags: '--output <name>', help: 'the model output the metric and budget are decided on (default: the first)', parse: text, schema: z.string().min(1),
+};
 export const maxSamplesOption = {
   flags: '--max-samples <n>', help: 'evaluate only the first N samples', parse: positiveInt, schema: positiveIntSchema,
 };

@@ -4,7 +4,7 @@
 // candidates through a ModelScorer and never re-derive any of this.
 
 export interface Metric {
-  /** As reports name it: 'top1', 'agreement'. */
+  /** As reports name it: 'top1', 'agreement', 'sqnr'. */
   name: string;
   /** As people read it: 'top-1', 'agreement'. */
   label: string;
@@ -18,6 +18,28 @@ export const TOP1: Metric = { name: 'top1', label: 'top-1', higherIsBetter: true
 export const AGREEMENT: Metric = { name: 'agreement', label: 'agreement', higherIsBetter: true };
 /** The FP32 model agrees with itself everywhere. */
 export const FP32_AGREEMENT = 100;
+
+/**
+ * Output SQNR against FP32 in dB, for outputs without classes (a detector's
+ * probability map): higher is better, and FP32 itself (identical outputs,
+ * an infinite SQNR) scores the cap, so that the drop is finite: dB below
+ * SQNR_CAP_DB. The cap is far above what 8-bit quantization reaches (about
+ * 6 dB per bit), so it never hides a difference a budget could care about.
+ */
+export const SQNR: Metric = { name: 'sqnr', label: 'output SQNR', higherIsBetter: true };
+export const SQNR_CAP_DB = 100;
+
+/**
+ * The SQNR metric's value: dB clamped to [0, SQNR_CAP_DB], so that it lies on
+ * the same 0-100 scale as the percentages (a negative SQNR, more noise than
+ * signal, is as useless as 0 dB). null (identical outputs) is the cap.
+ */
+export function sqnrValue(db: number | null): number {
+  return db === null ? SQNR_CAP_DB : Math.min(SQNR_CAP_DB, Math.max(0, db));
+}
+
+/** The built-in metrics by the name reports give them. */
+export const BUILT_IN_METRICS: Record<'top1' | 'agreement' | 'sqnr', Metric> = { top1: TOP1, agreement: AGREEMENT, sqnr: SQNR };
 
 /** The classifier metric: top-1 with labels, else agreement with FP32. */
 export function classificationMetric(hasLabels: boolean): Metric {

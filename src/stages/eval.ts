@@ -4,12 +4,13 @@ import { loadModel, type LoadedModel } from '../onnx/model.js';
 import { graphInputs, type ValueSpec } from '../onnx/graph.js';
 import { dimsText, loadDataset } from '../data/dataset.js';
 import { checkLabelRange, loadLabels } from '../data/labels.js';
-import { fileError } from '../util/errors.js';
+import { fileError, InputError } from '../util/errors.js';
 import { reportHeaderFor } from '../report/io.js';
 import type { EvalReport } from '../report/schemas/eval.js';
 import { collectOutputs, type ModelOutputs } from '../runtime/outputs.js';
 import { median } from '../runtime/run.js';
-import { argmaxRows, matchPercent, sqnrDb } from '../metrics/classification.js';
+import { matchPercent } from '../metrics/classification.js';
+import { outputFigure, outputKind, predictionsOf, type OutputFigure } from '../metrics/output-figure.js';
 import { progressBar } from '../report/progress.js';
 
 export interface EvalInputs {
@@ -42,22 +43,27 @@ export function loadReference(path: string, model: LoadedModel): LoadedModel {
 interface Scores {
   /** Top-1 accuracy against labels, percent. */
   top1?: number;
-  /** Top-1 agreement with the reference model, percent. */
-  agreement?: number;
-  /** Output SQNR against the reference, dB; null when identical. */
+  /** The first output's agreement with the reference (per sample, or per position of [N, T, C]), percent; null for a map. */
+  agreement?: number | null;
+  /** The first output's SQNR against the reference, dB; null when identical. */
   sqnrDb?: number | null;
+  /** Every output against the reference's. */
+  outputs: OutputFigure[];
   medianBatchMs: number;
 }
 
 function scoreOutputs(out: ModelOutputs, against: { labels?: Int32Array; reference?: ModelOutputs }): Scores {
-  const preds = argmaxRows(out.values, out.count, out.cols);
-  const s: Scores = { medianBatchMs: median(out.batchMs) };
-  if (against.labels) s.top1 = matchPercent(preds, against.labels.subarray(0, out.count));
+  const s: Scores = { medianBatchMs: median(out.batchMs), outputs: [] };
+  if (against.labels) s.top1 = matchPercent(predictionsOf(out.outputs[0], out.count), against.labels.subarray(0, out.count));
   if (against.reference) {
     const ref = against.reference;
-    if (ref.cols !== out.cols) throw new Error(`reference output has ${ref.cols} values per sample, model has ${out.cols}`);
-    s.agreement = matchPercent(preds, argmaxRows(ref.values, ref.count, ref.cols).subarray(0, out.count));
-    s.sqnrDb = sqnrDb(ref.values.subarray(0, out.values.length), out.values);
+    s.outputs = ref.outputs.map((r) => {
+      const mine = out.outputs.find((o) => o.name === r.name);
+      if (!mine) throw new InputError(`the model has no output '${r.name}', which the reference has`);
+      return outputFigure(r, mine, out.count);
+    });
+    s.agreement = s.outputs[0].agreement;
+    s.sqnrDb = s.outputs[0].sqnrDb;
   }
   return s;
 }
@@ -69,6 +75,10 @@ export async function evalModel(inputs: EvalInputs, opts: EvalOptions): Promise<
   // Count checks before any forward pass; the class range once outputs are known.
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const out = await collectOutputs(model.bytes, model.path, ds, { batchSize: opts.batchSize, progress: progressBar, progressLabel: 'eval' });
+  const first = out.outputs[0];
+  if (labels && outputKind(first.dims) !== 'classes') {
+    throw fileError(inputs.labels!, `class labels score an [N, classes] output; the model's first output '${first.name}' is [N, ${first.dims.join(', ')}]`);
+  }
   if (labels) checkLabelRange(labels, out.cols, inputs.labels!);
   const refOut = reference
     ? await collectOutputs(reference.bytes, reference.path, ds, { batchSize: opts.batchSize, progress: progressBar, progressLabel: 'eval reference' })
@@ -83,6 +93,7 @@ export async function evalModel(inputs: EvalInputs, opts: EvalOptions): Promise<
     top1: s.top1 ?? null,
     agreement: s.agreement ?? null,
     sqnrDb: s.sqnrDb ?? null,
+    outputs: s.outputs,
     batchSize: opts.batchSize,
     medianBatchMs: s.medianBatchMs,
     referenceMedianBatchMs: refOut ? scoreOutputs(refOut, {}).medianBatchMs : null,

@@ -154,6 +154,7 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
   const c = a.calibrate;
   const m = c?.methods.find((r) => r.method === c.selected.method);
   if (!c || !m || !c.eval) return null;
+  if (c.metric && m.value !== undefined) return { value: m.value, fp32: c.metric.fp32, metric: c.metric.name, data: `${c.eval.path} (${c.eval.samples} samples)` };
   if (m.top1 !== null) return { value: m.top1, fp32: c.fp32.top1, metric: 'top1', data: `${c.eval.path} (${c.eval.samples} samples)` };
   return m.agreement === null ? null : { value: m.agreement, fp32: FP32_AGREEMENT, metric: 'agreement', data: `${c.eval.path} (${c.eval.samples} samples)` };
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { calibrate } from '../../stages/calibrate/calibrate.js';
 import { calibrateOptions } from '../../stages/calibrate/options.js';
 import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
-import type { CalibrateReport } from '../../report/schemas/calibrate.js';
+import type { CalibrateReport, MethodResult } from '../../report/schemas/calibrate.js';
 import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { action, emit } from '../action.js';
@@ -36,6 +36,12 @@ function floatTensorsLine(r: CalibrateReport): string | undefined {
   return `${n} tensor${n === 1 ? '' : 's'} stay${n === 1 ? 's' : ''} float: ${parts.join(', ')}; listed in calibrate.json`;
 }
 
+const METRIC_TEXT: Record<string, string> = {
+  top1: 'top-1 accuracy',
+  agreement: 'agreement with FP32 (argmax per sample, or per position of [N, T, C])',
+  sqnr: 'output SQNR against FP32 (no class axis)',
+};
+
 function summary(r: CalibrateReport): string {
   const lines = [
     `${chalk.bold(r.model.path)}: ${r.quantizedLayers} layers and ${r.quantizedTensors} activations quantized` +
@@ -45,13 +51,25 @@ function summary(r: CalibrateReport): string {
   const float = floatTensorsLine(r);
   if (float) lines.push(chalk.yellow(`  ${float}`));
   if (r.methods.length) {
-    lines.push('', renderTable(
-      ['method', 'top-1 %', 'drop', 'agree %', 'SQNR dB'],
+    // The primary output's columns, then one per other output (its agreement, or its SQNR for a map).
+    const others = (r.methods[0].outputs ?? []).filter((o) => o.name !== r.metric?.output);
+    const otherFigure = (m: MethodResult, name: string) => {
+      const o = m.outputs?.find((x) => x.name === name);
+      return o?.metric === 'agreement' ? fmt(o.agreement ?? undefined) : fmt(o?.sqnrDb, 1);
+    };
+    lines.push('');
+    const primary = r.methods[0].outputs?.find((o) => o.name === r.metric?.output);
+    if (r.metric && (others.length || (primary && primary.kind !== 'classes'))) {
+      lines.push(chalk.dim(`  compared by ${METRIC_TEXT[r.metric.name]} on output ${r.metric.output}`));
+    }
+    lines.push(renderTable(
+      ['method', 'top-1 %', 'drop', 'agree %', 'SQNR dB', ...others.map((o) => `${o.name} ${o.metric === 'agreement' ? 'agree %' : 'SQNR dB'}`)],
       [
-        ...(r.fp32.top1 !== null ? [[chalk.dim('fp32'), chalk.dim(fmt(r.fp32.top1)), '', '', '']] : []),
+        ...(r.fp32.top1 !== null ? [[chalk.dim('fp32'), chalk.dim(fmt(r.fp32.top1)), '', '', '', ...others.map(() => '')]] : []),
         ...r.methods.map((m) => [
           m.method === r.selected.method ? chalk.bold.cyan(`${m.method} ◀`) : m.method,
-          fmt(m.top1 ?? undefined), dropColour(m.drop), fmt(m.agreement), fmt(m.sqnrDb, 1),
+          fmt(m.top1 ?? undefined), dropColour(m.drop), fmt(m.agreement ?? undefined), fmt(m.sqnrDb, 1),
+          ...others.map((o) => otherFigure(m, o.name)),
         ]),
       ],
     ));
@@ -73,7 +91,7 @@ export function registerCalibrate(program: Command): void {
   addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
     .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
-  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'batchSize')
+  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'output', 'batchSize')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {

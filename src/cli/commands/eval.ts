@@ -8,9 +8,16 @@ import { action, emit, parsePositiveInt } from '../action.js';
 function summary(r: EvalReport): string {
   const lines = [`${chalk.bold(r.model.path)} on ${r.data.path} (${r.data.samples} samples)`];
   if (r.top1 !== null) lines.push(`  top-1 accuracy      ${chalk.green(fmt(r.top1) + ' %')}`);
-  if (r.reference) {
+  if (r.reference && r.outputs.length === 1 && r.outputs[0].kind === 'classes') {
     lines.push(`  top-1 agreement     ${fmt(r.agreement)} % with ${r.reference.path}`);
     lines.push(`  output SQNR         ${fmt(r.sqnrDb, 1)} dB`);
+  } else if (r.reference) {
+    // One line per output: agreement per sample ([N, C]) or per position ([N, T, C]), SQNR for all.
+    lines.push(`  against ${r.reference.path}:`);
+    for (const o of r.outputs) {
+      const agree = o.kind === 'classes' ? `agreement ${fmt(o.agreement ?? undefined)} %, ` : o.kind === 'positions' ? `agreement per position ${fmt(o.agreement ?? undefined)} %, ` : '';
+      lines.push(`  ${o.name} [N, ${o.dims.join(', ')}]: ${agree}SQNR ${fmt(o.sqnrDb, 1)} dB`);
+    }
   }
   lines.push(`  median batch time   ${fmt(r.medianBatchMs, 3)} ms (batch size ${r.batchSize})` +
     (r.referenceMedianBatchMs !== null ? `, reference ${fmt(r.referenceMedianBatchMs, 3)} ms` : ''));

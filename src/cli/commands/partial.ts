@@ -19,6 +19,9 @@ interface Flags {
   json?: boolean;
 }
 
+/** The accuracy column; for sqnr the SQNR clamped to [0, 100] dB that the budget is decided on. */
+const METRIC_COLUMN: Record<PartialReport['accuracyMetric'], string> = { top1: 'top-1 %', agreement: 'agree %', sqnr: 'SQNR ≤100' };
+
 function summary(r: PartialReport): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
   const rows = r.curve.map((p) => {
@@ -30,9 +33,10 @@ function summary(r: PartialReport): string {
       fmt(p.accuracy), drop, fmt(p.sqnrDb, 1), fmt(p.medianBatchMs, 2), mb(p.sizeBytes),
     ];
   });
-  const metric = r.accuracyMetric === 'top1' ? 'top-1 %' : 'agree %';
+  const metric = METRIC_COLUMN[r.accuracyMetric];
+  const fp32 = r.accuracyMetric === 'sqnr' ? 'output SQNR capped at 100 dB' : `${r.accuracyMetric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`;
   return [
-    `${chalk.bold(r.model.path)}: ${r.totalLayers} layers; FP32 ${r.accuracyMetric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %, ${fmt(r.fp32.medianBatchMs, 2)} ms per batch, ${mb(r.fp32.sizeBytes)} (${r.data.samples} samples)`,
+    `${chalk.bold(r.model.path)}: ${r.totalLayers} layers; FP32 ${fp32}, ${fmt(r.fp32.medianBatchMs, 2)} ms per batch, ${mb(r.fp32.sizeBytes)} (${r.data.samples} samples)`,
     '',
     renderTable(['float', 'layer added', metric, 'drop', 'SQNR dB', 'batch ms', 'size'], rows),
     '',

@@ -20,7 +20,7 @@ function summary(r: RunReport, out: string): string {
   return [
     `${chalk.bold(r.model.path)} with ${r.config.path}: FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} % on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} points`,
     '',
-    renderTable(['stage', 'status', r.metric === 'top1' ? 'top-1 %' : 'agree %', 'drop', 's', 'why'], rows),
+    renderTable(['stage', 'status', r.metric === 'top1' ? 'top-1 %' : r.metric === 'sqnr' ? 'SQNR ≤100' : 'agree %', 'drop', 's', 'why'], rows),
     '',
     `${r.final.metBudget ? chalk.green('✔') : chalk.red('✘')} ${r.final.message}: ${chalk.bold(join(out, r.final.model))} (${fmt(r.timings.totalSeconds, 1)} s)`,
   ].join('\n');

@@ -45,7 +45,7 @@ function summary(r: SensitivityReport, top: number): string {
   const q = r.quantized;
   const acc = r.fp32.top1 !== null
     ? `FP32 top-1 ${fmt(r.fp32.top1)} %, INT8 ${fmt(q.top1 ?? undefined)} % (drop ${fmt(q.drop ?? undefined)})`
-    : `INT8 agrees with FP32 on ${fmt(q.agreement)} %`;
+    : q.agreement !== null ? `INT8 agrees with FP32 on ${fmt(q.agreement)} %` : 'no class axis, so SQNR only';
   const mode = r.modes.includes('fallback') ? 'fallback' : 'quantize';
   const what = mode === 'fallback' ? 'recovered by keeping the layer in float' : 'lost by quantizing only this layer';
   const t = r.timings;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_PERCENTILES, METHOD_FAMILIES, methodFamilies, parsePercentiles } from '../../calib/methods.js';
 import { QUANT_TYPES } from '../../quant/qparams.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
-import { accepts, batchSizeOption, flagged, oneOf, text, type OptionTable, type Section } from '../options.js';
+import { accepts, batchSizeOption, flagged, oneOf, scoredOutputOption, text, type OptionTable, type Section } from '../options.js';
 
 const percentile = 'expected a percentile in (0, 100]';
 
@@ -41,6 +41,7 @@ export const CALIBRATE_OPTIONS = {
     flags: '--equalize', help: 'cross-layer equalization before calibration: rescale pairs of layers so their per-channel weight ranges match (Nagel et al. 2019)',
     schema: z.boolean(),
   },
+  output: scoredOutputOption,
   batchSize: batchSizeOption,
 } satisfies OptionTable;
 

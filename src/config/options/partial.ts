@@ -3,7 +3,7 @@
 // top-level maxDrop is the budget when the section gives neither.
 import { z } from 'zod';
 import {
-  accuracyPointsSchema, batchSizeOption, countSchema, maxSamplesOption, number, oneOf, wholeNumber, type OptionTable, type Section,
+  accuracyPointsSchema, batchSizeOption, countSchema, maxSamplesOption, number, oneOf, scoredOutputOption, wholeNumber, type OptionTable, type Section,
 } from '../options.js';
 
 /** How the float layers' weights are stored: fp16 halves them (ONNX Runtime computes in fp32). */
@@ -20,6 +20,7 @@ export const PARTIAL_OPTIONS = {
     flags: '--float-type <type>', help: 'fp32, or fp16 (weights stored in half precision, computed in fp32)', default: 'fp32',
     parse: oneOf(FLOAT_TYPES), schema: z.enum(FLOAT_TYPES),
   },
+  output: scoredOutputOption,
   maxSamples: maxSamplesOption,
   batchSize: batchSizeOption,
   maxFloatLayers: {

@@ -1,7 +1,7 @@
 // `qtool sensitivity`'s options and the config's `sensitivity` section, with
 // their vocabularies: the modes a variant measures and the ranking metrics.
 import { z } from 'zod';
-import { batchSizeOption, maxSamplesOption, oneOf, positiveInt, positiveIntSchema, type OptionTable, type Section } from '../options.js';
+import { batchSizeOption, maxSamplesOption, oneOf, positiveInt, positiveIntSchema, scoredOutputOption, type OptionTable, type Section } from '../options.js';
 
 /** What a variant measures: every layer quantized but one (fallback), or only one (quantize). */
 export const MODES = ['fallback', 'quantize'] as const;
@@ -24,6 +24,7 @@ export const SENSITIVITY_OPTIONS = {
     flags: '--metric <metric>', help: 'top1 (default with labels), agreement (default without) or sqnr',
     parse: oneOf(METRICS, METRICS.join(', ')), schema: z.enum(METRICS),
   },
+  output: scoredOutputOption,
   maxSamples: maxSamplesOption,
   proxySamples: {
     flags: '--proxy-samples <n>', help: 'samples for the quick proxy ranking', default: DEFAULT_PROXY_SAMPLES,

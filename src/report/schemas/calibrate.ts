@@ -2,14 +2,21 @@ import { z } from 'zod';
 import { reportHeader } from '../io.js';
 import { floatTensorSchema } from './calibration.js';
 import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
+import { outputFigureSchema, primaryMetricSchema } from './output-figure.js';
 
 export const methodResultSchema = z.object({
   method: z.string(),
   top1: percent.nullable(),
   /** FP32 top-1 minus this method's, in points. */
   drop: points.nullable(),
+  /** The primary output's agreement with FP32 (per sample or position); null for a map or without evaluation. */
   agreement: percent.nullable(),
+  /** The primary output's SQNR against FP32; null when identical. */
   sqnrDb: decibels.nullable(),
+  /** The value of the report's `metric` (absent in reports of earlier versions). */
+  value: percent.optional(),
+  /** Every model output against FP32's (absent in reports of earlier versions). */
+  outputs: z.array(outputFigureSchema).optional(),
 });
 export type MethodResult = z.infer<typeof methodResultSchema>;
 
@@ -20,6 +27,8 @@ export const calibrateReportSchema = z.object({
   data: z.object({ path: z.string(), samples: positiveCount }),
   eval: z.object({ path: z.string(), samples: positiveCount, labels: z.string().nullable() }).nullable(),
   fp32: z.object({ top1: percent.nullable(), sizeBytes: bytes }),
+  /** What the methods are compared by, on which output; null without --eval (absent in reports of earlier versions). */
+  metric: primaryMetricSchema.nullable().optional(),
   quantizedLayers: count,
   quantizedTensors: count,
   foldedActivations: count,

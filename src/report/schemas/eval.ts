@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import { outputFigureSchema } from './output-figure.js';
 
 export const evalReportSchema = z.object({
   schema: z.literal('qtool/eval@1'),
@@ -9,10 +10,12 @@ export const evalReportSchema = z.object({
   reference: z.object({ path: z.string(), sha256: z.string() }).nullable(),
   /** Top-1 accuracy against the labels, percent. */
   top1: z.number().nullable(),
-  /** Top-1 agreement with the reference model, percent. */
+  /** The first output's agreement with the reference model (per sample, or per position of [N, T, C]), percent; null for a map. */
   agreement: z.number().nullable(),
-  /** Output SQNR against the reference in dB; null when there is no reference or outputs are identical. */
+  /** The first output's SQNR against the reference in dB; null when there is no reference or outputs are identical. */
   sqnrDb: z.number().nullable(),
+  /** Every output against the reference's (empty without a reference). */
+  outputs: z.array(outputFigureSchema),
   batchSize: z.number(),
   medianBatchMs: z.number(),
   referenceMedianBatchMs: z.number().nullable(),

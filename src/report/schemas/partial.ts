@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
+import { outputFigureSchema } from './output-figure.js';
 import { bytes, count, decibels, maxDropPoints, milliseconds, percent, points, positiveCount, seconds, unique } from './values.js';
 
 const point = z.object({
@@ -8,13 +9,16 @@ const point = z.object({
   floatLayers: count,
   /** The layer this step added to the float set; null for the fully quantized start. */
   added: z.string().nullable(),
-  /** Top-1 with labels, agreement with FP32 without, percent. */
+  /** Top-1 with labels, agreement with FP32 without, percent; for an output without classes, SQNR (dB clamped to [0, 100]). */
   accuracy: percent,
-  /** FP32 accuracy minus this one, points. */
+  /** FP32 accuracy minus this one, points (dB below the 100 dB cap for sqnr). */
   drop: points,
   top1: percent.nullable(),
-  agreement: percent,
+  /** null for an output without classes. */
+  agreement: percent.nullable(),
   sqnrDb: decibels.nullable(),
+  /** Every model output against FP32's (absent in reports of earlier versions). */
+  outputs: z.array(outputFigureSchema).optional(),
   /** Median session.run time per batch, ms. */
   medianBatchMs: milliseconds,
   sizeBytes: bytes,
@@ -29,9 +33,10 @@ export const partialReportSchema = z.object({
   sensitivity: z.object({ path: z.string(), sha256: z.string() }),
   data: z.object({ path: z.string(), samples: positiveCount }),
   labels: z.string().nullable(),
-  accuracyMetric: z.enum(['top1', 'agreement']),
+  accuracyMetric: z.enum(['top1', 'agreement', 'sqnr']),
   floatType: z.enum(FLOAT_TYPES),
   budget: z.object({ maxDrop: maxDropPoints.nullable(), keepFloat: count.nullable() }),
+  /** FP32's value of accuracyMetric: its top-1, 100 (agreement with itself), or 100 (the SQNR cap). */
   fp32: z.object({ accuracy: percent, medianBatchMs: milliseconds, sizeBytes: bytes }),
   totalLayers: count,
   floatLayers: z.array(z.string()),

@@ -36,7 +36,7 @@ export const runReportSchema = z.object({
   ...reportHeader,
   config: z.object({ path: z.string(), sha256 }),
   budget: z.object({ maxDrop: maxDropPoints, maxFloatLayers: count.nullable() }),
-  metric: z.enum(['top1', 'agreement']),
+  metric: z.enum(['top1', 'agreement', 'sqnr']),
   fp32: z.object({ accuracy: percent, samples: positiveCount }),
   stages: z.array(runStageSchema),
   final: z.object({

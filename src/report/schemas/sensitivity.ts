@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { reportHeader } from '../io.js';
+import { outputFigureSchema } from './output-figure.js';
 import { count, decibels, percent, points, positiveCount, seconds, sha256, unique } from './values.js';
 
 const measured = {
   /** Top-1 accuracy against the labels, percent; null without labels. */
   top1: percent.nullable(),
-  /** Top-1 agreement with FP32, percent. */
-  agreement: percent,
+  /** Top-1 agreement with FP32 (per sample, or per position of [N, T, C]), percent; null for an output without classes. */
+  agreement: percent.nullable(),
   /** Output SQNR against FP32, dB; null when identical. */
   sqnrDb: decibels.nullable(),
 };
@@ -66,7 +67,11 @@ export const sensitivityReportSchema = z.object({
   impactUnit: z.string(),
   fp32: z.object({ top1: percent.nullable() }),
   /** Every layer quantized (calibrate's model.int8.onnx). */
-  quantized: z.object({ ...measured, drop: points.nullable() }),
+  quantized: z.object({
+    ...measured, drop: points.nullable(),
+    /** Every model output against FP32's (absent in reports of earlier versions). */
+    outputs: z.array(outputFigureSchema).optional(),
+  }),
   /** Layer names, most sensitive first. */
   ranking: z.array(z.string()),
   proxyRanking: z.array(z.string()),

@@ -25,6 +25,7 @@ import { withOutput, writeArtifact } from '../../report/commit.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
+import type { PrimaryMetric } from '../../report/schemas/output-figure.js';
 import { assignQParams, type AssignedRange } from './assign.js';
 import { selectMethod, type Selection } from './select.js';
 
@@ -45,6 +46,8 @@ export interface CalibrateOptions {
   /** Cross-layer equalization before calibration (the equalize pass). */
   equalize?: boolean;
   batchSize: number;
+  /** The output the methods are compared on (default: the first). */
+  output?: string;
   outDir: string;
 }
 
@@ -118,16 +121,19 @@ function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHist
 /** Every method's INT8 model scored on held-out data against FP32. */
 async function compareMethods(
   fp32: LoadedModel, evalDs: Dataset, labels: Int32Array | undefined, labelsPath: string | undefined,
-  methods: Map<string, Candidate>, batchSize: number,
-): Promise<{ fp32Top1: number | null; results: MethodResult[] }> {
-  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, progress: progressBar });
+  methods: Map<string, Candidate>, batchSize: number, output: string | undefined,
+): Promise<{ fp32Top1: number | null; metric: PrimaryMetric; results: MethodResult[] }> {
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, output, progress: progressBar });
   const results: MethodResult[] = [];
   for (const [id, c] of methods) {
     // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
     const s = await scorer.score(buildRecipeBytes(c.recipe), `${id} INT8 model`, `eval ${id}`);
-    results.push({ method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb });
+    results.push({
+      method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
+    });
   }
-  return { fp32Top1: scorer.fp32Top1, results };
+  const metric = { name: scorer.metric.name as PrimaryMetric['name'], output: scorer.primary.name, fp32: scorer.fp32 };
+  return { fp32Top1: scorer.fp32Top1, metric, results };
 }
 
 function calibrationRecord(
@@ -139,7 +145,7 @@ function calibrationRecord(
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
-      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}),
+      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}), ...(opts.output ? { output: opts.output } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,
@@ -191,8 +197,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
   const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
   const methods = candidates(prepared, pass.histograms, opts);
-  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize) : undefined;
-  const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select);
+  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize, opts.output) : undefined;
+  const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric.name);
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
@@ -203,6 +209,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     data: { path: ds.path, samples: ds.count },
     eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: inputs.labels ?? null } : null,
     fp32: { top1: compared?.fp32Top1 ?? null, sizeBytes: fp32.bytes.length },
+    metric: compared?.metric ?? null,
     quantizedLayers: prepared.plan.layers.length,
     quantizedTensors: prepared.plan.tensors.length,
     foldedActivations: prepared.plan.folded.length,

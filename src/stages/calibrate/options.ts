@@ -20,6 +20,7 @@ export function calibrateOptions(section: CalibrateSection, outDir: string): Cal
     select: s.select,
     clipGelu: s.clipActivation === undefined ? undefined : parseClipActivation(s.clipActivation),
     ...(s.equalize ? { equalize: true } : {}),
+    ...(s.output !== undefined ? { output: s.output } : {}),
     batchSize: s.batchSize,
     outDir,
   };

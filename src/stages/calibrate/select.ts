@@ -14,12 +14,23 @@ export interface Selection {
   reason: string;
 }
 
-/** Higher is better: top-1 with labels, else agreement with FP32; SQNR breaks ties. */
+/**
+ * Higher is better: the metric's value on the primary output (top-1 with
+ * labels, else agreement with FP32, or SQNR for a map; reports of earlier
+ * versions: top-1, else agreement); SQNR breaks ties.
+ */
 function rank(r: MethodResult): [number, number] {
-  return [r.top1 ?? r.agreement ?? -Infinity, r.sqnrDb === null ? Infinity : r.sqnrDb];
+  return [r.value ?? r.top1 ?? r.agreement ?? -Infinity, r.sqnrDb === null ? Infinity : r.sqnrDb];
 }
 
-export function selectMethod(methods: CalibMethod[], results: MethodResult[], select?: string): Selection {
+const RANKED_BY: Record<string, string> = {
+  top1: 'top-1 accuracy',
+  agreement: 'top-1 agreement with FP32',
+  sqnr: 'output SQNR against FP32',
+};
+
+/** `metric`: the name of what `results` were scored by (top1, agreement, sqnr). */
+export function selectMethod(methods: CalibMethod[], results: MethodResult[], select?: string, metric?: string): Selection {
   if (select && select !== 'best') return { method: select, reason: `chosen with --select ${select}` };
   if (results.length > 0 && (select === 'best' || select === undefined)) {
     const best = [...results].sort((a, b) => {
@@ -27,8 +38,8 @@ export function selectMethod(methods: CalibMethod[], results: MethodResult[], se
       const [b1, b2] = rank(b);
       return b1 - a1 || b2 - a2;
     })[0];
-    const by = best.top1 !== null ? 'top-1 accuracy' : 'top-1 agreement with FP32';
-    return { method: best.method, reason: `best ${by} on the evaluation data (SQNR breaks ties)` };
+    const by = RANKED_BY[metric ?? (best.top1 !== null ? 'top1' : 'agreement')];
+    return { method: best.method, reason: `best ${by} on the evaluation data` + (metric === 'sqnr' ? '' : ' (SQNR breaks ties)') };
   }
   if (methods.some((m) => m.id === DEFAULT_METHOD)) {
     return { method: DEFAULT_METHOD, reason: 'the default without --eval data: the range with the least expected quantization error (pass --eval to pick by accuracy)' };

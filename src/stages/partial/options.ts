@@ -12,6 +12,7 @@ export function partialOptions(section: PartialSection, budget: number | undefin
     maxDrop: s.maxDrop ?? (s.keepFloat === undefined ? budget : undefined),
     keepFloat: s.keepFloat,
     floatType: s.floatType,
+    ...(s.output !== undefined ? { output: s.output } : {}),
     maxSamples: s.maxSamples,
     batchSize: s.batchSize,
     outDir,

@@ -33,6 +33,8 @@ export interface PartialOptions {
   maxDrop?: number;
   keepFloat?: number;
   floatType: FloatType;
+  /** The output the budget is decided on (default: the first). */
+  output?: string;
   maxSamples?: number;
   batchSize: number;
   outDir: string;
@@ -94,7 +96,9 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
-  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
+    batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, output: opts.output, progress: progressBar,
+  });
   const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
   const bar = progressBar('partial', total, 'steps');
   // Only two models are kept: the latest step's and the best so far (written if the budget is never met).
@@ -111,7 +115,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
       if (!best || lowerDrop(drop, best.drop)) best = latest;
       return {
         floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null,
-        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
+        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, outputs: m.outputs, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
       };
     });
   } finally {
@@ -120,28 +124,30 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const chosen = outcome.steps[outcome.chosen];
   const chosenBytes = [latest!, best!].find((m) => m.k === outcome.chosen)!.bytes;
   const metric = scorer.metric.label;
+  // SQNR's drop is in dB below the cap; the percentages' in points.
+  const unit = scorer.metric.name === 'sqnr' ? 'dB' : 'points';
   const layers = (n: number) => `${n} layer${n === 1 ? '' : 's'}`;
   const drop = (s: { result: PartialPoint }) => s.result.drop.toFixed(2);
   const quantized = `${names.length - chosen.floatLayers.length} of ${layers(names.length)} quantized`;
   const message = 'keepFloat' in budget
-    ? `the ${layers(budget.keepFloat)} ranked most sensitive in float: ${metric} drop ${drop(chosen)} points, ${quantized}`
+    ? `the ${layers(budget.keepFloat)} ranked most sensitive in float: ${metric} drop ${drop(chosen)} ${unit}, ${quantized}`
     : outcome.met
-      ? `within the budget: ${metric} drop ${drop(chosen)} <= ${budget.maxDrop} points with ${layers(chosen.floatLayers.length)} in float, ${quantized}`
-      : `budget not met: even with all ${layers(names.length)} in float the ${metric} drop is ${drop(outcome.steps[outcome.steps.length - 1])} points (> ${budget.maxDrop}); wrote the best model found (drop ${drop(chosen)}, ${layers(chosen.floatLayers.length)} in float)`;
+      ? `within the budget: ${metric} drop ${drop(chosen)} <= ${budget.maxDrop} ${unit} with ${layers(chosen.floatLayers.length)} in float, ${quantized}`
+      : `budget not met: even with all ${layers(names.length)} in float the ${metric} drop is ${drop(outcome.steps[outcome.steps.length - 1])} ${unit} (> ${budget.maxDrop}); wrote the best model found (drop ${drop(chosen)}, ${layers(chosen.floatLayers.length)} in float)`;
 
   const modelPath = join(opts.outDir, 'model.partial.onnx');
   const reportPath = join(opts.outDir, 'partial.json');
   const report: PartialReport = {
     schema: 'qtool/partial@1',
     ...reportHeaderFor(fp32, {
-      maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType,
+      maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType, ...(opts.output ? { output: opts.output } : {}),
       maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
     }),
     calibration: { path: inputs.calibration, sha256: calibrationSha },
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: inputs.labels ?? null,
-    accuracyMetric: scorer.metric.name as 'top1' | 'agreement',
+    accuracyMetric: scorer.metric.name as PartialReport['accuracyMetric'],
     floatType: opts.floatType,
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
     fp32: { accuracy: scorer.fp32, medianBatchMs: scorer.fp32MedianBatchMs, sizeBytes: fp32.bytes.length },

@@ -21,7 +21,7 @@ import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
 import { calibrationDecisions } from '../../report/schemas/calibration.js';
-import { InputError } from '../../util/errors.js';
+import { fileError, InputError } from '../../util/errors.js';
 import type { Optimizer } from '../../config/options/qat.js';
 import { withOutput, writeArtifact } from '../../report/commit.js';
 import { qatReport, type Parity } from './report.js';
@@ -78,14 +78,17 @@ export class QatInterruptedError extends Error {
 /** Largest allowed |tfjs - onnxruntime| accuracy gap, points. */
 export const MAX_PARITY_GAP = 0.3;
 
-/** Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set). */
-function tfPredictions(qg: QatGraph, ds: Dataset, count: number, batch: number): Int32Array {
+/**
+ * Predicted classes of the first `count` samples from the tfjs graph (fake quant on or off as set): the argmax
+ * over the last axis of the first output, `positions` per sample (1 for [N, C], T for [N, T, C]).
+ */
+function tfPredictions(qg: QatGraph, ds: Dataset, count: number, batch: number, positions: number): Int32Array {
   const { tf } = qg;
-  const preds = new Int32Array(count);
+  const preds = new Int32Array(count * positions);
   for (let s = 0; s < count; s += batch) {
     const size = Math.min(batch, count - s);
     const p = tf.tidy(() => tf.argMax(qg.logits(tensorsFromFeeds(tf, batchFeeds(ds, s, size))), -1).dataSync());
-    preds.set(p, s);
+    preds.set(p, s * positions);
   }
   return preds;
 }
@@ -143,7 +146,7 @@ async function train(
         bar.tick(1, `loss ${loss.toFixed(4)}, ${sps.toFixed(0)} samples/s`);
       },
       onEpoch: async (e) => {
-        const accuracy = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, s.parity.ds, s.parity.count, s.parity.batch)) : null;
+        const accuracy = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, s.parity.ds, s.parity.count, s.parity.batch, scorer.positions)) : null;
         epochLog.push({ epoch: e.epoch, loss: e.loss, accuracy, seconds: e.seconds });
         writeCheckpoint(checkpoint.path, { fingerprint: checkpoint.fingerprint, epochLog, state: await e.state() });
         lastCheckpoint = e.epoch;
@@ -165,7 +168,7 @@ async function train(
 /** The trained fake-quant model in tfjs against its INT8 export in onnxruntime, on the same samples. */
 async function exportAndCheck(qg: QatGraph, s: QatSetup, scorer: OutputScorer): Promise<{ exported: Uint8Array; parity: Parity }> {
   const { ds, count, batch } = s.parity;
-  const tfPreds = tfPredictions(qg, ds, count, batch);
+  const tfPreds = tfPredictions(qg, ds, count, batch, scorer.positions);
   const tfjs = scorer.scorePredictions(tfPreds);
   const floatLayers = s.recipe.floatLayers;
   const exported = encodeModel(exportQatModel(qg, {
@@ -205,6 +208,13 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
   // FP32 in onnxruntime: the label range check, FP32 accuracy (or the predictions agreement is measured against).
   const p = s.parity;
   const scorer = await OutputScorer.create(s.fp32.bytes, s.fp32.path, p.ds, { batchSize: p.batch, limit: p.count, labels: p.labels, labelsPath: p.labelsPath, progress: progressBar });
+  if (scorer.primary.kind === 'map') {
+    throw fileError(s.fp32.path, `output '${scorer.primary.name}' ([N, ${scorer.primary.dims.join(', ')}]) has no class axis; ` +
+      'qat-finetune measures accuracy by the argmax of the first output ([N, C] or [N, T, C])');
+  }
+  if (s.trainY && scorer.primary.kind !== 'classes') {
+    throw fileError(inputs.trainLabels!, `class labels train an [N, classes] output; output '${scorer.primary.name}' is [N, ${scorer.primary.dims.join(', ')}] (use --distill)`);
+  }
   if (s.trainY && p.labels !== s.trainY) checkLabelRange(s.trainY, scorer.classes, inputs.trainLabels!);
 
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
@@ -212,7 +222,7 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
   const qg = new QatGraph(s.recipe, rt.tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
   opts.onEvent?.({ kind: 'backend', backend: rt.backend, native: rt.backend !== 'cpu', fused: qg.fused, fallbackReason: rt.fallbackReason ?? null });
   try {
-    const before = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, p.ds, p.count, p.batch)) : undefined;
+    const before = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, p.ds, p.count, p.batch, scorer.positions)) : undefined;
     const { res, epochLog } = await train(qg, s, scorer, opts, { path: checkpointPath, fingerprint, resumed });
     const { exported, parity } = await exportAndCheck(qg, s, scorer);
     const report = qatReport({

@@ -141,8 +141,9 @@ async function runStages(
     ...reportHeaderFor({ path: c.model, sha256: modelSha256 }, { config: c, outDir: out }),
     config: { path: configPath, sha256: configSha },
     budget: { maxDrop: budget.maxDrop, maxFloatLayers: budget.maxFloatLayers ?? null },
-    metric: classificationMetric(c.data.evalLabels !== undefined).name as RunReport['metric'],
-    fp32: { accuracy: cal.fp32.top1 ?? FP32_AGREEMENT, samples: cal.eval!.samples },
+    // calibrate's metric (sqnr for an output without classes); reused reports of earlier versions have none.
+    metric: cal.metric?.name ?? classificationMetric(c.data.evalLabels !== undefined).name as RunReport['metric'],
+    fp32: { accuracy: cal.metric?.fp32 ?? cal.fp32.top1 ?? FP32_AGREEMENT, samples: cal.eval!.samples },
     stages: r.stages,
     final: {
       stage: best.name, model: best.model, sha256: best.artifacts.find((a) => a.path === best.model)!.sha256,

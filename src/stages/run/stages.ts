@@ -2,7 +2,7 @@
 // fingerprint), how it runs or is reloaded, and what its model measured.
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
-import { AGREEMENT, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
+import { AGREEMENT, BUILT_IN_METRICS, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { readReport } from '../../report/io.js';
 import { calibrateReportSchema, type CalibrateReport } from '../../report/schemas/calibrate.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
@@ -30,9 +30,15 @@ export interface RunFiles {
 const noOut = <O extends { outDir: string }>(o: O) => ({ ...o, outDir: undefined });
 const evalFiles = (c: Config) => ({ eval: c.data.eval, evalLabels: c.data.evalLabels });
 
-/** The selected method's accuracy: top-1 with labels, else agreement (FP32 agrees with itself). */
+/**
+ * The selected method's value of the report's metric (top-1 with labels, else agreement, which FP32 has at 100,
+ * or the SQNR metric); reports of earlier versions: top-1, else agreement.
+ */
 function calibrateMeasure(r: CalibrateReport): Measured {
   const m = r.methods.find((x) => x.method === r.selected.method)!;
+  if (r.metric && m.value !== undefined) {
+    return { model: r.artifacts.model, accuracy: m.value, drop: dropOf(BUILT_IN_METRICS[r.metric.name], r.metric.fp32, m.value), samples: r.eval?.samples ?? null };
+  }
   const accuracy = m.top1 ?? m.agreement!;
   return { model: r.artifacts.model, accuracy, drop: m.drop ?? dropOf(AGREEMENT, FP32_AGREEMENT, accuracy), samples: r.eval?.samples ?? null };
 }

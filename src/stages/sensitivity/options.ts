@@ -10,6 +10,7 @@ export function sensitivityOptions(section: SensitivitySection, outDir: string):
   return {
     modes: [...MODE_CHOICES[s.mode]],
     metric: s.metric,
+    ...(s.output !== undefined ? { output: s.output } : {}),
     maxSamples: s.maxSamples,
     proxySamples: s.proxySamples,
     batchSize: s.batchSize,

@@ -6,7 +6,8 @@ import type { Metric, Mode } from '../../config/options/sensitivity.js';
 /** What one evaluation of a model gives (see evaluate.ts scoreOutputs). */
 export interface Measured {
   top1: number | null;
-  agreement: number;
+  /** null for an output without classes (sqnr is then the metric). */
+  agreement: number | null;
   /** Output SQNR against FP32; null when identical. */
   sqnrDb: number | null;
 }
@@ -34,7 +35,10 @@ export function impact(mode: Mode, metric: Metric, variant: Measured, quantized:
     const all = outputNsr(quantized);
     return mode === 'fallback' ? noisePercent(all - outputNsr(variant), all) : noisePercent(outputNsr(variant), all);
   }
-  if (metric === 'agreement') return mode === 'fallback' ? variant.agreement - quantized.agreement : 100 - variant.agreement;
+  if (metric === 'agreement') {
+    if (variant.agreement === null || quantized.agreement === null) throw new Error('impact: agreement needs an output with classes');
+    return mode === 'fallback' ? variant.agreement - quantized.agreement : 100 - variant.agreement;
+  }
   if (variant.top1 === null || quantized.top1 === null || fp32Top1 === null) throw new Error('impact: top1 needs labels');
   return mode === 'fallback' ? variant.top1 - quantized.top1 : fp32Top1 - variant.top1;
 }

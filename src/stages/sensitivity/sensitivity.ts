@@ -32,8 +32,10 @@ export interface SensitivityInputs {
 
 export interface SensitivityOptions {
   modes: Mode[];
-  /** Default: top1 with labels, agreement without. */
+  /** Default: top1 with labels, agreement without, sqnr for an output without classes. */
   metric?: Metric;
+  /** The output scored (default: the first). */
+  output?: string;
   maxSamples?: number;
   /** Samples for the proxy run (at most the evaluated ones); its SQNRs settle long before accuracy does. */
   proxySamples?: number;
@@ -41,6 +43,15 @@ export interface SensitivityOptions {
   outDir: string;
   /** Called with the proxy ranking as soon as it is known, before the variants run. */
   onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
+}
+
+/** The metric asked for, else the scorer's: top1 with labels, agreement without, sqnr for an output without classes. */
+function sensitivityMetric(asked: Metric | undefined, scorer: OutputScorer): Metric {
+  const { kind, name, dims } = scorer.primary;
+  if (asked === 'agreement' && kind === 'map') {
+    throw new InputError(`--metric agreement: output '${name}' ([N, ${dims.join(', ')}]) has no class axis to take an argmax over; use sqnr`);
+  }
+  return asked ?? (scorer.metric.name as Metric);
 }
 
 const measured = (m: OutputScore): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
@@ -96,15 +107,18 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
-  const metric: Metric = opts.metric ?? (inputs.labels ? 'top1' : 'agreement');
-  if (metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
+  if (opts.metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
   const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
   const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
 
-  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, { batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, progress: progressBar });
+  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
+    batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, output: opts.output, progress: progressBar,
+  });
+  const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
-  const full = measured(await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`));
+  const fullScore = await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`);
+  const full = measured(fullScore);
   const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, fp32.path, ds, limit, opts);
   const { results, seconds } = await measureVariants(recipe, scorer, full, fp32.path, metric, opts.modes);
   const layers = recipe.full.layers;
@@ -136,7 +150,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
-    ...reportHeaderFor(fp32, { modes: opts.modes, metric, maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
+    ...reportHeaderFor(fp32, { modes: opts.modes, metric, ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
     calibration: {
       path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
     },
@@ -146,7 +160,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
     metric,
     impactUnit: METRIC_UNIT[metric],
     fp32: { top1: scorer.fp32Top1 },
-    quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null },
+    quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null, outputs: fullScore.outputs },
     ranking,
     proxyRanking: proxyRanks,
     layers: layerRows,

@@ -12,7 +12,7 @@ export interface FinalModel {
   path: string;
   /** What it is, in a sentence. */
   description: string;
-  accuracy: { value: number; fp32: number | null; metric: 'top1' | 'agreement'; data: string } | null;
+  accuracy: { value: number; fp32: number | null; metric: 'top1' | 'agreement' | 'sqnr'; data: string } | null;
   fp32: ModelFile | null;
   /** Every model file the stages wrote, the final one among them. */
   files: ModelFile[];
@@ -28,8 +28,9 @@ export function finalSection(f: FinalModel): Section {
   const rows: Cell[][] = [['model', f.path], ['what', f.description]];
   if (f.accuracy) {
     const a = f.accuracy;
-    rows.push([a.metric === 'top1' ? 'top-1 accuracy' : 'agreement with FP32',
-      `${fmt(a.value)} %` + (a.fp32 !== null ? ` (FP32 ${fmt(a.fp32)} %, drop ${fmt(a.fp32 - a.value)} points)` : '') + ` on ${a.data}`]);
+    const unit = a.metric === 'sqnr' ? 'dB' : '%';
+    rows.push([a.metric === 'top1' ? 'top-1 accuracy' : a.metric === 'sqnr' ? 'output SQNR against FP32 (capped at 100 dB)' : 'agreement with FP32',
+      `${fmt(a.value)} ${unit}` + (a.fp32 !== null ? ` (FP32 ${fmt(a.fp32)} ${unit}, drop ${fmt(a.fp32 - a.value)} ${a.metric === 'sqnr' ? 'dB' : 'points'})` : '') + ` on ${a.data}`]);
   }
   if (final && f.fp32) rows.push(['size', `${megabytes(final.bytes)}, ${fmt(f.fp32.bytes / final.bytes)}x smaller than FP32 (${megabytes(f.fp32.bytes)})`]);
   if ('fp32Ms' in f.speed) {

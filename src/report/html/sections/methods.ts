@@ -26,7 +26,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
   ]);
   rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(c.fp32.top1 ?? undefined), '', '', '']);
 
-  if (!hasTop1 && !hasAgreement) {
+  if (!c.eval || c.methods.length === 0) {
     return {
       id: 'methods', title: TITLE,
       body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
@@ -42,11 +42,18 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
       bars: [{ label: 'FP32', value: fp32Top1, color: FP32_COLOR }, ...methodBars((m) => m.top1)],
       references: [{ value: fp32Top1, label: `FP32 ${fmt(fp32Top1)} %`, color: FP32_COLOR }],
     })
-    : barChart({
-      name: 'methods-accuracy', title: 'Top-1 agreement with FP32 per calibration method', bars: methodBars((m) => m.agreement),
-      yLabel: 'agreement with FP32 (%)', zoom: true, references: [{ value: 100, label: 'FP32 (100 %)', color: FP32_COLOR }],
-    });
-  const on = `on ${c.eval?.path} (${c.eval?.samples} samples${c.eval?.labels ? ', labels ' + c.eval.labels : ', agreement with FP32: no labels'})`;
+    : !hasAgreement
+      // An output without classes (c.metric.name 'sqnr'): its SQNR is the metric.
+      ? barChart({
+        name: 'methods-accuracy', title: `Output SQNR against FP32 per calibration method${c.metric ? ` (output ${c.metric.output})` : ''}`,
+        bars: methodBars((m) => m.sqnrDb), yLabel: 'output SQNR (dB)', zoom: true,
+      })
+      : barChart({
+        name: 'methods-accuracy', title: 'Top-1 agreement with FP32 per calibration method', bars: methodBars((m) => m.agreement),
+        yLabel: 'agreement with FP32 (%)', zoom: true, references: [{ value: 100, label: 'FP32 (100 %)', color: FP32_COLOR }],
+      });
+  const how = c.eval.labels ? ', labels ' + c.eval.labels : hasAgreement ? ', agreement with FP32: no labels' : ', output SQNR against FP32: no class axis';
+  const on = `on ${c.eval.path} (${c.eval.samples} samples${how})`;
   return {
     id: 'methods', title: TITLE,
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +

@@ -9,7 +9,7 @@ const TITLE = 'Partial quantization: layers in float';
 
 export function partialSection(p: PartialReport | undefined): Section {
   if (!p) return missing('partial', TITLE, 'no partial.json in the folder');
-  const metric = p.accuracyMetric === 'top1' ? 'top-1' : 'agreement with FP32';
+  const metric = p.accuracyMetric === 'top1' ? 'top-1' : p.accuracyMetric === 'sqnr' ? 'output SQNR (dB, capped at 100)' : 'agreement with FP32';
   const refs: Reference[] = [{ value: p.fp32.accuracy, label: `FP32 ${fmt(p.fp32.accuracy)} %`, color: FP32_COLOR }];
   if (p.budget.maxDrop !== null) refs.push({ value: p.fp32.accuracy - p.budget.maxDrop, label: `budget: ${fmt(p.budget.maxDrop)} points below FP32`, color: ACCENT });
   const written = { x: p.result.floatLayers, label: 'written' };

@@ -35,12 +35,12 @@ export function sensitivitySection(s: SensitivityReport | undefined): Section {
     }));
   }
   const mode = s.modes[0];
-  const rows = ranked.map((l) => [String(l.rank), l.name, l.opType, String(l.params), fmt(l[mode]?.impact), fmt(l[mode]?.top1 ?? l[mode]?.agreement), String(l.proxy.rank), fmt(l.proxy.localSqnrDb ?? undefined, 1)]);
+  const rows = ranked.map((l) => [String(l.rank), l.name, l.opType, String(l.params), fmt(l[mode]?.impact), fmt(l[mode]?.top1 ?? l[mode]?.agreement ?? undefined), String(l.proxy.rank), fmt(l.proxy.localSqnrDb ?? undefined, 1)]);
   const q = s.quantized;
   return {
     id: 'sensitivity', title: TITLE,
     body: para(`${s.layers.length} layers ranked on ${s.data.path} (${s.data.samples} samples) by ${s.metric}; calibration ${s.calibration.method}. ` +
-      `Fully quantized: top-1 ${fmt(q.top1 ?? undefined)} % (FP32 ${fmt(s.fp32.top1 ?? undefined)} %), agreement ${fmt(q.agreement)} %, output SQNR ${fmt(q.sqnrDb ?? undefined, 1)} dB.` +
+      `Fully quantized: top-1 ${fmt(q.top1 ?? undefined)} % (FP32 ${fmt(s.fp32.top1 ?? undefined)} %), agreement ${fmt(q.agreement ?? undefined)} %, output SQNR ${fmt(q.sqnrDb ?? undefined, 1)} dB.` +
       (ranked.length > SHOWN ? ` The charts show the ${SHOWN} most sensitive.` : '')) +
       `<div class="grid">${charts.map((c) => figure(c)).join('')}</div>` +
       table(['rank', 'layer', 'op', 'params', `${mode} impact`, `${mode} ${s.labels ? 'top-1' : 'agreement'} %`, 'proxy rank', 'local SQNR dB'], rows, 3),
