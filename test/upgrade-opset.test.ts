@@ -18,6 +18,7 @@ import { mulberry32 } from './lib/random.js';
 import { OpsetUpgradeError, upgradeOpset } from '../src/onnx/opset/upgrade.js';
 import { upgradeOpsetPass } from '../src/quant/passes/upgrade-opset.js';
 import { calibrationSchema } from '../src/report/schemas/calibration.js';
+import { inspectReportSchema } from '../src/report/schemas/inspect.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { expectBadInput, onnxTestData, runQtool, tempDir } from './lib/helpers.js';
 import { writeNpy } from './lib/npy-write.js';
@@ -266,4 +267,19 @@ test('a model at opset 13 or above passes through unchanged with an empty effect
   const out = upgradeOpsetPass.apply(m, {});
   assert.equal(out.model, m);
   assert.deepEqual(out.effect, { rewritten: [] });
+});
+
+test('qtool inspect describes the model as given and says what calibrate will upgrade', () => {
+  const r = runQtool(['inspect', join(assets, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = inspectReportSchema.parse(JSON.parse(r.stdout));
+  assert.deepEqual(report.opsets.find((o) => o.domain === 'ai.onnx')?.version, 9);
+  assert.ok(report.opsetUpgrade && 'rewritten' in report.opsetUpgrade, JSON.stringify(report.opsetUpgrade));
+  assert.equal(report.opsetUpgrade.to, 13);
+  assert.deepEqual(report.opsetUpgrade.rewritten.map((x) => x.op), ['Clip', 'Slice', 'Softmax']);
+  const text = runQtool(['inspect', join(onnxTestData, 'test_scan_sum', 'model.onnx')]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /calibrate refuses it: cannot raise opset 8 to 13: node Scan\(y\) \(Scan\)/);
+  const current = inspectReportSchema.parse(JSON.parse(runQtool(['inspect', join(onnxTestData, 'test_softmax_example', 'model.onnx'), '--json']).stdout));
+  assert.equal(current.opsetUpgrade, null);
 });
