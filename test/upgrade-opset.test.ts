@@ -283,3 +283,30 @@ test('qtool inspect describes the model as given and says what calibrate will up
   const current = inspectReportSchema.parse(JSON.parse(runQtool(['inspect', join(onnxTestData, 'test_softmax_example', 'model.onnx'), '--json']).stdout));
   assert.equal(current.opsetUpgrade, null);
 });
+
+test('nodes inside If branches are upgraded too, their new constants kept in the branch', async () => {
+  const floatInfo = (name: string) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensor_type: { elem_type: 1 } }) });
+  const branch = (name: string, axes: number[]) => onnx.GraphProto.create({
+    name,
+    node: [onnx.NodeProto.create({ op_type: 'Unsqueeze', name: `${name}_unsqueeze`, input: ['x'], output: [`${name}_y`], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: axes }] })],
+    output: [floatInfo(`${name}_y`)],
+  });
+  const G = onnx.AttributeProto.AttributeType.GRAPH;
+  const model = onnx.ModelProto.create({
+    ir_version: 6, opset_import: [{ domain: '', version: 11 }],
+    graph: onnx.GraphProto.create({
+      name: 'g',
+      node: [onnx.NodeProto.create({ op_type: 'If', name: 'if', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', type: G, g: branch('then', [0]) }, { name: 'else_branch', type: G, g: branch('else', [-1]) }] })],
+      input: [onnx.ValueInfoProto.create({ name: 'x', type: onnx.TypeProto.create({ tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 2 }, { dim_value: 3 }] } } }) }),
+        onnx.ValueInfoProto.create({ name: 'c', type: onnx.TypeProto.create({ tensor_type: { elem_type: 9, shape: { dim: [] } } }) })],
+      output: [floatInfo('y')],
+    }),
+  });
+  const { model: up, upgrade } = upgradeOpset(model);
+  assert.deepEqual(upgrade!.rewritten, [{ op: 'Unsqueeze', count: 2 }]);
+  const branches = up.graph!.node![0]!.attribute!.map((a) => a.g!);
+  for (const b of branches) assert.equal(b.node![0]!.input!.length, 2, 'axes is an input');
+  assert.equal(new Set(branches.map((b) => b.initializer![0]!.name)).size, 2, 'one constant per branch, distinct names');
+  const x = new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]);
+  for (const c of [true, false]) await runBoth(encodeModel(model), encodeModel(up), { x, c: new ort.Tensor('bool', Uint8Array.of(c ? 1 : 0), []) }, `If ${c}`);
+});

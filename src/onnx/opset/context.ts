@@ -21,7 +21,7 @@ export interface UpgradeContext {
 }
 
 /** The names used anywhere in a graph and its subgraphs (tensors and nodes). */
-function usedNames(g: Graph, into: Set<string>): Set<string> {
+export function usedNames(g: Graph, into: Set<string> = new Set()): Set<string> {
   for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) into.add(v.name ?? '');
   for (const t of g.initializer ?? []) into.add(t.name ?? '');
   for (const n of g.node ?? []) {
@@ -35,8 +35,8 @@ function usedNames(g: Graph, into: Set<string>): Set<string> {
   return into;
 }
 
-/** A context that adds constants to `g`; `used` is shared by a graph and its subgraphs so names stay unique. */
-export function upgradeContext(g: onnx.GraphProto, used: Set<string> = usedNames(g, new Set())): UpgradeContext {
+/** A context that adds constants to `g`; `used` (usedNames of the main graph) is shared with its subgraphs so names stay unique. */
+export function upgradeContext(g: onnx.GraphProto, used: Set<string>): UpgradeContext {
   const types = inferElemTypes(g);
   const specs = valueSpecMap(g);
   const inits = initializerMap(g);

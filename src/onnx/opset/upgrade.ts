@@ -10,7 +10,7 @@ import { nodeLabel, type Node } from '../graph.js';
 import { toNumber } from '../tensor.js';
 import { InputError } from '../../util/errors.js';
 import { stepFor } from './adapters.js';
-import { upgradeContext, type UpgradeContext } from './context.js';
+import { upgradeContext, usedNames, type UpgradeContext } from './context.js';
 import { OP_VERSIONS } from './versions.js';
 
 export const TARGET_OPSET = 13;
@@ -55,7 +55,7 @@ function upgradeNode(node: Node, version: number, from: number, ctx: UpgradeCont
   return out.flatMap((n) => upgradeNode(n, next, from, ctx, () => {}));
 }
 
-function upgradeGraph(g: onnx.GraphProto, from: number, used: Set<string> | undefined, counts: Map<string, number>): void {
+function upgradeGraph(g: onnx.GraphProto, from: number, used: Set<string>, counts: Map<string, number>): void {
   const ctx = upgradeContext(g, used);
   const nodes: onnx.NodeProto[] = [];
   for (const n of g.node as onnx.NodeProto[]) {
@@ -80,7 +80,7 @@ export function upgradeOpset(model: Model): { model: Model; upgrade: OpsetUpgrad
   if (from >= TARGET_OPSET || !model.opset_import.some((o) => !o.domain || o.domain === 'ai.onnx')) return { model, upgrade: null };
   const m = cloneModel(model);
   const counts = new Map<string, number>();
-  upgradeGraph(m.graph as onnx.GraphProto, from, undefined, counts);
+  upgradeGraph(m.graph as onnx.GraphProto, from, usedNames(m.graph!), counts);
   for (const o of m.opset_import) if (!o.domain || o.domain === 'ai.onnx') o.version = TARGET_OPSET;
   if (toNumber(m.ir_version as number) < TARGET_IR) m.ir_version = TARGET_IR;
   const rewritten = [...counts].sort((a, b) => a[0].localeCompare(b[0])).map(([op, count]) => ({ op, count }));

@@ -16,7 +16,8 @@ export const flattenedSoftmaxTo13: Adapter = (n, ctx) => {
   const rank = ctx.rank(x);
   const op = withoutAttributes(n, 'axis');
   op.attribute.push(intAttribute('axis', -1));
-  if (rank !== undefined && (axis < 0 ? axis + rank : axis) === rank - 1) return [op];
+  // Axis -1 is the last one whatever the rank.
+  if (axis === -1 || (rank !== undefined && (axis < 0 ? axis + rank : axis) === rank - 1)) return [op];
   const base = n.name || y;
   const [shape, flat, normalised] = [ctx.freshName(`${base}_shape`), ctx.freshName(`${base}_flat`), ctx.freshName(`${base}_2d`)];
   op.input = [flat];
