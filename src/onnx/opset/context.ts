@@ -3,9 +3,10 @@
 // where the graph says them. Nothing here knows about quantization.
 import Long from 'long';
 import { onnx } from '../proto/onnx.js';
-import { attr, initializerMap, valueSpecMap, type Graph, type Node } from '../graph.js';
+import { attr, initializerMap, type Graph, type Node } from '../graph.js';
+import { inferRanks } from '../ranks.js';
 import { inferElemTypes } from '../types.js';
-import { dimsOf, makeTensor, tensorToArray, type DecodedTensor, type ElemType, type TypedArray } from '../tensor.js';
+import { makeTensor, tensorToArray, type DecodedTensor, type ElemType, type TypedArray } from '../tensor.js';
 
 export interface UpgradeContext {
   /** A tensor name not used in the graph yet, derived from `base`. */
@@ -14,7 +15,7 @@ export interface UpgradeContext {
   constant(base: string, type: ElemType, dims: readonly number[], data: TypedArray): string;
   /** The element type of a tensor, when the graph's inputs, initializers and ops tell it. */
   elemType(tensor: string): ElemType | undefined;
-  /** The rank of a tensor, when a graph input, output or value_info declares its shape. */
+  /** The rank of a tensor, when declared (graph inputs, outputs, value_info) or propagated from those (../ranks.ts). */
   rank(tensor: string): number | undefined;
   /** The value of an initializer or of a Constant node's output; undefined for anything computed. */
   value(tensor: string): DecodedTensor | undefined;
@@ -38,7 +39,7 @@ export function usedNames(g: Graph, into: Set<string> = new Set()): Set<string> 
 /** A context that adds constants to `g`; `used` (usedNames of the main graph) is shared with its subgraphs so names stay unique. */
 export function upgradeContext(g: onnx.GraphProto, used: Set<string>): UpgradeContext {
   const types = inferElemTypes(g);
-  const specs = valueSpecMap(g);
+  const ranks = inferRanks(g);
   const inits = initializerMap(g);
   const constants = new Map<string, Node>();
   for (const n of g.node ?? []) if (n.op_type === 'Constant' && n.output?.[0]) constants.set(n.output[0], n);
@@ -56,7 +57,7 @@ export function upgradeContext(g: onnx.GraphProto, used: Set<string>): UpgradeCo
       return name;
     },
     elemType: (t) => types.get(t),
-    rank: (t) => specs.get(t)?.dims?.length ?? (inits.has(t) ? dimsOf(inits.get(t)!).length : undefined),
+    rank: (t) => ranks.get(t),
     value(t) {
       const init = inits.get(t);
       if (init) return tensorToArray(init);
