@@ -67,6 +67,11 @@ export function upgradeContext(g: onnx.GraphProto, used: Set<string>): UpgradeCo
   };
 }
 
+/** What the names of a node's new tensors start with: its name, else its first output. */
+export function baseName(n: Node): string {
+  return n.name || n.output?.[0] || n.op_type || 'node';
+}
+
 /** An int64 list attribute, exactly (Slice's INT64_MAX ends do not survive a trip through a double). */
 export function attrInt64s(n: Node, name: string): bigint[] | undefined {
   const a = attr(n, name);

@@ -5,7 +5,7 @@
 import { onnx } from '../../proto/onnx.js';
 import { attr, attrFloat, attrInt, attrString } from '../../graph.js';
 import type { ElemType, TypedArray } from '../../tensor.js';
-import { attrInt64s, withInputs, withoutAttributes, type UpgradeContext } from '../context.js';
+import { attrInt64s, baseName, withInputs, withoutAttributes, type UpgradeContext } from '../context.js';
 import type { Adapter } from './adapter.js';
 
 const int64s = (ctx: UpgradeContext, base: string, values: readonly bigint[]) => ctx.constant(base, 'int64', [values.length], BigInt64Array.from(values));
@@ -20,12 +20,10 @@ function floats(ctx: UpgradeContext, base: string, like: string, values: readonl
   return make[type] ? ctx.constant(base, type, dims, make[type](values)) : undefined;
 }
 
-const label = (n: Parameters<Adapter>[0]) => n.name || n.output?.[0] || n.op_type || 'node';
-
 export const sliceAttributesToInputs: Adapter = (n, ctx) => {
   const [starts, ends, axes] = [attrInt64s(n, 'starts'), attrInt64s(n, 'ends'), attrInt64s(n, 'axes')];
   if (!starts || !ends) return 'starts or ends missing';
-  const base = label(n);
+  const base = baseName(n);
   const inputs = [n.input![0]!, int64s(ctx, `${base}_starts`, starts), int64s(ctx, `${base}_ends`, ends)];
   if (axes) inputs.push(int64s(ctx, `${base}_axes`, axes));
   return [withInputs(withoutAttributes(n, 'starts', 'ends', 'axes'), inputs)];
@@ -33,14 +31,14 @@ export const sliceAttributesToInputs: Adapter = (n, ctx) => {
 
 export const topKAttributeToInput: Adapter = (n, ctx) => {
   if (attr(n, 'k')?.i == null) return 'k missing';
-  return [withInputs(withoutAttributes(n, 'k'), [n.input![0]!, int64s(ctx, `${label(n)}_k`, [BigInt(attrInt(n, 'k', 0))])])];
+  return [withInputs(withoutAttributes(n, 'k'), [n.input![0]!, int64s(ctx, `${baseName(n)}_k`, [BigInt(attrInt(n, 'k', 0))])])];
 };
 
 export const clipAttributesToInputs: Adapter = (n, ctx) => {
   const x = n.input![0]!;
   const bound = (name: string): string | undefined | null => {
     if (!attr(n, name)) return '';
-    return floats(ctx, `${label(n)}_${name}`, x, [attrFloat(n, name, 0)], []) ?? null;
+    return floats(ctx, `${baseName(n)}_${name}`, x, [attrFloat(n, name, 0)], []) ?? null;
   };
   const [min, max] = [bound('min'), bound('max')];
   if (min === null || max === null) return `bounds for element type ${ctx.elemType(x)}`;
@@ -51,10 +49,10 @@ export const padAttributesToInputs: Adapter = (n, ctx) => {
   const pads = attrInt64s(n, 'pads');
   if (!pads) return 'pads missing';
   const x = n.input![0]!;
-  const inputs = [x, int64s(ctx, `${label(n)}_pads`, pads)];
+  const inputs = [x, int64s(ctx, `${baseName(n)}_pads`, pads)];
   const value = attrFloat(n, 'value', 0);
   if (value !== 0 && attrString(n, 'mode', 'constant') === 'constant') {
-    const v = floats(ctx, `${label(n)}_value`, x, [value], []);
+    const v = floats(ctx, `${baseName(n)}_value`, x, [value], []);
     if (!v) return `a padding value for element type ${ctx.elemType(x)}`;
     inputs.push(v);
   }
@@ -70,14 +68,14 @@ export const padRenamePaddings: Adapter = (n) => {
 
 export const dropoutRatioToInput: Adapter = (n, ctx) => {
   // Inference (no training_mode input) ignores the ratio; it is kept as an input so the graph says what it said.
-  const ratio = ctx.constant(`${label(n)}_ratio`, 'float32', [], Float32Array.of(attrFloat(n, 'ratio', 0.5)));
+  const ratio = ctx.constant(`${baseName(n)}_ratio`, 'float32', [], Float32Array.of(attrFloat(n, 'ratio', 0.5)));
   return [withInputs(withoutAttributes(n, 'ratio'), [n.input![0]!, ratio])];
 };
 
 export const upsampleScalesToInput: Adapter = (n, ctx) => {
   const scales = attr(n, 'scales')?.floats;
   if (!scales) return 'scales missing';
-  const name = ctx.constant(`${label(n)}_scales`, 'float32', [scales.length], Float32Array.from(scales));
+  const name = ctx.constant(`${baseName(n)}_scales`, 'float32', [scales.length], Float32Array.from(scales));
   return [withInputs(withoutAttributes(n, 'scales'), [n.input![0]!, name])];
 };
 
@@ -85,18 +83,18 @@ export const upsampleScalesToInput: Adapter = (n, ctx) => {
 export const axesAttributeToInput: Adapter = (n, ctx) => {
   const axes = attrInt64s(n, 'axes');
   if (!axes) return n.op_type === 'Unsqueeze' ? 'axes missing' : [withoutAttributes(n)];
-  return [withInputs(withoutAttributes(n, 'axes'), [n.input![0]!, int64s(ctx, `${label(n)}_axes`, axes)])];
+  return [withInputs(withoutAttributes(n, 'axes'), [n.input![0]!, int64s(ctx, `${baseName(n)}_axes`, axes)])];
 };
 
 export const splitAttributeToInput: Adapter = (n, ctx) => {
   const split = attrInt64s(n, 'split');
   if (!split) return [withoutAttributes(n)];
-  return [withInputs(withoutAttributes(n, 'split'), [n.input![0]!, int64s(ctx, `${label(n)}_split`, split)])];
+  return [withInputs(withoutAttributes(n, 'split'), [n.input![0]!, int64s(ctx, `${baseName(n)}_split`, split)])];
 };
 
 /** Reshape 5: the `shape` attribute became the second input. */
 export const reshapeShapeToInput: Adapter = (n, ctx) => {
   const shape = attrInt64s(n, 'shape');
   if (!shape) return n.input?.[1] ? [withoutAttributes(n, 'consumed_inputs')] : 'shape missing';
-  return [withInputs(withoutAttributes(n, 'shape', 'consumed_inputs'), [n.input![0]!, int64s(ctx, `${label(n)}_shape`, shape)])];
+  return [withInputs(withoutAttributes(n, 'shape', 'consumed_inputs'), [n.input![0]!, int64s(ctx, `${baseName(n)}_shape`, shape)])];
 };

@@ -7,7 +7,7 @@
 // own converter keeps Resize 11's default 'half_pixel' here, which moves
 // every pixel; onnxruntime's transformers write 'asymmetric' as done here.
 import { attrString, type Node } from '../../graph.js';
-import { makeNode, stringAttribute, withInputs, withoutAttributes, type UpgradeContext } from '../context.js';
+import { baseName, makeNode, stringAttribute, withInputs, withoutAttributes, type UpgradeContext } from '../context.js';
 import type { Adapter } from './adapter.js';
 
 export const upsampleToResize: Adapter = (n) => [makeNode('Resize', n.input ?? [], n.output ?? [], n.name ?? '', withoutAttributes(n).attribute)];
@@ -31,7 +31,7 @@ export const resizeTo11: Adapter = (n, ctx) => {
     attributes.push(stringAttribute('nearest_mode', rounding));
   }
   // roi only matters for tf_crop_and_resize; an empty one stands for "none".
-  const roi = ctx.constant(`${n.name || n.output?.[0]}_roi`, 'float32', [0], new Float32Array(0));
+  const roi = ctx.constant(`${baseName(n)}_roi`, 'float32', [0], new Float32Array(0));
   const out = withInputs(n, [n.input![0]!, roi, n.input![1]!]);
   out.attribute = attributes;
   return [out];

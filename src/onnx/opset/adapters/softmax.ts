@@ -6,7 +6,7 @@
 // does: Flatten at axis, the op on the last axis, Reshape back to the
 // input's shape.
 import { attrInt } from '../../graph.js';
-import { intAttribute, makeNode, withoutAttributes } from '../context.js';
+import { baseName, intAttribute, makeNode, withoutAttributes } from '../context.js';
 import type { Adapter } from './adapter.js';
 
 export const flattenedSoftmaxTo13: Adapter = (n, ctx) => {
@@ -18,7 +18,7 @@ export const flattenedSoftmaxTo13: Adapter = (n, ctx) => {
   op.attribute.push(intAttribute('axis', -1));
   // Axis -1 is the last one whatever the rank.
   if (axis === -1 || (rank !== undefined && (axis < 0 ? axis + rank : axis) === rank - 1)) return [op];
-  const base = n.name || y;
+  const base = baseName(n);
   const [shape, flat, normalised] = [ctx.freshName(`${base}_shape`), ctx.freshName(`${base}_flat`), ctx.freshName(`${base}_2d`)];
   op.input = [flat];
   op.output = [normalised];
