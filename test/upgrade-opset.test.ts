@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import Long from 'long';
 import ort from 'onnxruntime-node';
 import { onnx } from '../src/onnx/proto/onnx.js';
 import { encodeModel, loadModel, opsetVersion, type Model } from '../src/onnx/model.js';
@@ -145,11 +146,11 @@ test('ONNX backend suite: every case below opset 13 gives the same outputs in on
 });
 
 /** A one-node model at `opset` reading float input x of `dims` (no shape when null). */
-function oneNode(opset: number, op: string, attributes: Record<string, number | number[] | string>, dims: number[] | null, extra: { inputs?: string[]; outputs?: number; inits?: onnx.TensorProto[] } = {}): Model {
+function oneNode(opset: number, op: string, attributes: Record<string, number | (number | Long)[] | string>, dims: number[] | null, extra: { inputs?: string[]; outputs?: number; inits?: onnx.TensorProto[] } = {}): Model {
   const attribute = Object.entries(attributes).map(([name, v]) => {
     const A = onnx.AttributeProto.AttributeType;
     if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: A.STRING, s: Buffer.from(v) });
-    if (Array.isArray(v)) return name === 'scales' ? onnx.AttributeProto.create({ name, type: A.FLOATS, floats: v }) : onnx.AttributeProto.create({ name, type: A.INTS, ints: v });
+    if (Array.isArray(v)) return name === 'scales' ? onnx.AttributeProto.create({ name, type: A.FLOATS, floats: v as number[] }) : onnx.AttributeProto.create({ name, type: A.INTS, ints: v });
     return Number.isInteger(v) && !['min', 'max', 'value', 'ratio'].includes(name)
       ? onnx.AttributeProto.create({ name, type: A.INT, i: v })
       : onnx.AttributeProto.create({ name, type: A.FLOAT, f: v });
@@ -186,7 +187,7 @@ const CASES: { what: string; model: Model; shape: number[]; rewrites: string[] }
   { what: 'Upsample 8 linear', model: oneNode(8, 'Upsample', { mode: 'linear', scales: [1, 1, 2, 2] }, [1, 2, 3, 4]), shape: [1, 2, 3, 4], rewrites: ['Upsample'] },
   { what: 'Upsample 9 nearest (scales input)', model: oneNode(9, 'Upsample', { mode: 'nearest' }, [1, 2, 3, 4], { inputs: ['s'], inits: [f32('s', [1, 1, 3, 2])] }), shape: [1, 2, 3, 4], rewrites: ['Upsample'] },
   { what: 'Clip 6, min only', model: oneNode(6, 'Clip', { min: -0.25 }, [2, 8]), shape: [2, 8], rewrites: ['Clip'] },
-  { what: 'Slice 9, INT64_MAX end and negative start', model: oneNode(9, 'Slice', { starts: [-3, 1], ends: [Number.MAX_SAFE_INTEGER, 1000], axes: [1, 2] }, [2, 5, 6]), shape: [2, 5, 6], rewrites: ['Slice'] },
+  { what: 'Slice 9, INT64_MAX end and negative start', model: oneNode(9, 'Slice', { starts: [-3, 1], ends: [Long.MAX_VALUE, 1000], axes: [1, 2] }, [2, 5, 6]), shape: [2, 5, 6], rewrites: ['Slice'] },
   { what: 'Pad 10 reflect', model: oneNode(10, 'Pad', { mode: 'reflect', pads: [0, 0, 1, 2, 0, 0, 2, 1] }, [1, 2, 4, 5]), shape: [1, 2, 4, 5], rewrites: ['Pad'] },
   { what: 'Pad 2 constant 1.5', model: oneNode(2, 'Pad', { pads: [0, 1, 1, 0], value: 1.5 }, [3, 4]), shape: [3, 4], rewrites: ['Pad'] },
   { what: 'Dropout 11 ratio 0.3', model: oneNode(11, 'Dropout', { ratio: 0.3 }, [4, 4]), shape: [4, 4], rewrites: ['Dropout'] },
