@@ -23,19 +23,20 @@ function calibrated(): { dir: string; path: string } {
   return { dir, path: join(dir, 'calibration.json') };
 }
 
-test('passes: constant and BatchNorm folding always run first, the others only when asked, each recorded with its parameters and effect', () => {
-  assert.deepEqual(PASSES.map((p) => p.name), ['fold-constants', 'fold-batchnorm', 'fuse-hardswish', 'equalize', 'clip-gelu']);
+test('passes: the opset upgrade, constant and BatchNorm folding always run first, the others only when asked, each recorded with its parameters and effect', () => {
+  assert.deepEqual(PASSES.map((p) => p.name), ['upgrade-opset', 'fold-constants', 'fold-batchnorm', 'fuse-hardswish', 'equalize', 'clip-gelu']);
   const mobilenet = prepareRecipe(loadModel(MOBILENET).model, { passes: [], activationType: 'uint8' });
-  assert.deepEqual(mobilenet.passes.map((p) => p.name), ['fold-constants', 'fold-batchnorm', 'fuse-hardswish']);
-  assert.deepEqual(mobilenet.passes[0]!.effect, { folded: [] }, 'PyTorch writes weights as initializers');
-  const folded = mobilenet.passes[1]!.effect.folded as string[];
+  assert.deepEqual(mobilenet.passes.map((p) => p.name), ['upgrade-opset', 'fold-constants', 'fold-batchnorm', 'fuse-hardswish']);
+  assert.deepEqual(mobilenet.passes[0]!.effect, { rewritten: [] }, 'exported at opset 13 or above');
+  assert.deepEqual(mobilenet.passes[1]!.effect, { folded: [] }, 'PyTorch writes weights as initializers');
+  const folded = mobilenet.passes[2]!.effect.folded as string[];
   assert.ok(folded.length > 5, `${folded.length} BatchNormalization nodes folded`);
   assert.ok(!mobilenet.model.graph!.node!.some((n) => n.op_type === 'BatchNormalization'));
 
   const fp32 = loadModel(TRANSFORMER).model;
   const capped = prepareRecipe(fp32, { passes: [{ name: 'clip-gelu', params: { cap: 10 } }], activationType: 'uint8' });
-  assert.deepEqual(capped.passes.map((p) => [p.name, p.params]), [['fold-constants', {}], ['fold-batchnorm', {}], ['fuse-hardswish', {}], ['clip-gelu', { cap: 10 }]]);
-  const clipped = capped.passes[3]!.effect.clipped as { tensor: string }[];
+  assert.deepEqual(capped.passes.map((p) => [p.name, p.params]), [['upgrade-opset', {}], ['fold-constants', {}], ['fold-batchnorm', {}], ['fuse-hardswish', {}], ['clip-gelu', { cap: 10 }]]);
+  const clipped = capped.passes[4]!.effect.clipped as { tensor: string }[];
   assert.ok(clipped.length >= 2, 'one cap per GELU');
   assert.equal(capped.model.graph!.node!.filter((n) => n.op_type === 'Min').length, clipped.length);
   assert.equal(fp32.graph!.node!.filter((n) => n.op_type === 'Min').length, 0, 'the FP32 model is not modified');
@@ -68,7 +69,7 @@ test('a calibration.json whose recorded pass effect no longer holds is refused; 
   const expected = loadCalibratedModel(fp32, path).recipe;
 
   const edited = structuredClone(raw);
-  edited.passes[1].effect.folded = ['/net/BatchNormalization'];
+  edited.passes[2].effect.folded = ['/net/BatchNormalization'];
   writeFileSync(path, JSON.stringify(edited));
   assert.throws(() => loadCalibratedModel(fp32, path), /another effect of the 'fold-batchnorm' pass .*re-run qtool calibrate/);
 

@@ -4,8 +4,21 @@ import { graphInputs, graphOutputs } from '../onnx/graph.js';
 import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
 import { findQuantizableLayers } from '../quant/quantizable.js';
 import { foldConstantWeights } from '../quant/passes/fold-constants.js';
+import { opsetVersion, type Model } from '../onnx/model.js';
+import { OpsetUpgradeError, TARGET_OPSET, upgradeOpset } from '../onnx/opset/upgrade.js';
 import { reportHeaderFor } from '../report/io.js';
 import type { InspectReport } from '../report/schemas/inspect.js';
+
+/** What calibrate's upgrade-opset pass will do to a model below opset 13. */
+function opsetUpgrade(model: Model): InspectReport['opsetUpgrade'] {
+  try {
+    const { upgrade } = upgradeOpset(model);
+    return upgrade;
+  } catch (e) {
+    if (!(e instanceof OpsetUpgradeError)) throw e;
+    return { from: opsetVersion(model), to: TARGET_OPSET, refused: e.message };
+  }
+}
 
 export function inspectModel(m: LoadedModel): InspectReport {
   const g = m.model.graph!;
@@ -24,6 +37,7 @@ export function inspectModel(m: LoadedModel): InspectReport {
     ...reportHeaderFor(m, {}),
     irVersion: toNumber(m.model.ir_version as number),
     opsets: m.model.opset_import.map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version as number) })),
+    opsetUpgrade: opsetUpgrade(m.model),
     producer: { name: m.model.producer_name ?? '', version: m.model.producer_version ?? '' },
     sizeBytes: m.bytes.length,
     parameters,

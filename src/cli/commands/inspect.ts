@@ -9,11 +9,21 @@ import type { ValueSpec } from '../../onnx/graph.js';
 
 const shape = (v: Pick<ValueSpec, "dims">) => (v.dims ? `[${v.dims.map((d) => d ?? '?').join(', ')}]` : '(unknown rank)');
 
+/** What calibrate does about an opset below 13. */
+function upgradeLine(r: InspectReport): string[] {
+  const u = r.opsetUpgrade;
+  if (!u) return [];
+  if ('refused' in u) return [chalk.yellow(`  calibrate refuses it: ${u.refused}`)];
+  const rewritten = u.rewritten.map((x) => `${x.op} ${chalk.dim('×')}${x.count}`).join(', ');
+  return [`  calibrate upgrades it to opset ${u.to}${rewritten ? ` (rewrites ${rewritten})` : ' (no node changes)'}`];
+}
+
 function summary(r: InspectReport): string {
   const mb = (r.sizeBytes / 1e6).toFixed(2);
   const lines = [
     `${chalk.bold(r.model.path)}  ${mb} MB, ${r.parameters.toLocaleString('en-US')} parameters, ${r.nodes} nodes`,
     `  opset ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}; IR ${r.irVersion}; producer ${r.producer.name || '?'} ${r.producer.version}`,
+    ...upgradeLine(r),
     '',
     chalk.bold('Inputs'),
     ...r.inputs.map((v) => `  ${chalk.cyan(v.name)}  ${v.type} ${shape(v)}`),

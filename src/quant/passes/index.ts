@@ -7,9 +7,11 @@ import { equalizePass } from './equalize.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { fuseHardSwishPass } from './fuse-hardswish.js';
+import { upgradeOpsetPass } from './upgrade-opset.js';
 import type { PassRecord, PassSpec, QuantPass } from './pass.js';
 
 export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+  upgradeOpsetPass,
   foldConstantsPass,
   foldBatchNormPass,
   fuseHardSwishPass,

@@ -12,6 +12,15 @@ export const inspectReportSchema = z.object({
   ...reportHeader,
   irVersion: z.number(),
   opsets: z.array(z.object({ domain: z.string(), version: z.number() })),
+  /**
+   * For a model below opset 13: what the recipe's upgrade-opset pass will do
+   * (the nodes it rewrites), or why it cannot. Null at 13 and above. The
+   * fields above describe the model as given.
+   */
+  opsetUpgrade: z.union([
+    z.object({ from: z.number(), to: z.number(), rewritten: z.array(z.object({ op: z.string(), count: z.number() })) }),
+    z.object({ from: z.number(), to: z.number(), refused: z.string() }),
+  ]).nullable(),
   producer: z.object({ name: z.string(), version: z.string() }),
   sizeBytes: z.number(),
   parameters: z.number(),

@@ -3,7 +3,8 @@
 // every method's ranges from the same histograms, an INT8 QDQ model per
 // method, and (with --eval) a comparison.
 import { join } from 'node:path';
-import { loadModel, encodeModel, opsetVersion, type LoadedModel } from '../../onnx/model.js';
+import { loadModel, encodeModel, type LoadedModel } from '../../onnx/model.js';
+import { opsetUpgradeProblem } from '../../onnx/opset/upgrade.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset, type Dataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
@@ -171,11 +172,10 @@ function calibrationRecord(
   };
 }
 
-/** Per-channel QDQ needs opset 13. */
+/** Per-channel QDQ needs opset 13: a model below it must be one the upgrade-opset pass can raise. */
 export function checkOpset(fp32: LoadedModel): void {
-  if (opsetVersion(fp32.model) < 13) {
-    throw fileError(fp32.path, `opset ${opsetVersion(fp32.model)} is too old for per-channel QDQ; re-export the model with opset >= 13`);
-  }
+  const problem = opsetUpgradeProblem(fp32.model);
+  if (problem) throw fileError(fp32.path, problem);
 }
 
 /** OUT/calibration.json, OUT/model.int8.onnx and OUT/calibrate.json, committed as one set (src/report/commit.ts). */
