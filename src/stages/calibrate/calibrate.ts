@@ -19,7 +19,8 @@ import { equalizePass } from '../../quant/passes/equalize.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
-import { withOutput, writeArtifact } from '../../report/commit.js';
+import { withOutput } from '../../report/commit.js';
+import { writeModelArtifact } from '../../report/write-model.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
@@ -187,6 +188,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
   const modelPath = join(opts.outDir, 'model.int8.onnx');
+  // Staged, like every artifact: nothing is in place before the commit, whatever fails below.
+  const written = writeModelArtifact(modelPath, chosenBytes);
   const report: CalibrateReport = {
     schema: 'qtool/calibrate@1',
     ...reportHeaderFor(fp32, calibration.options),
@@ -198,7 +201,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     foldedActivations: prepared.plan.folded.length,
     foldedBatchNorms: calibration.foldedBatchNorms.length,
     methods: compared?.results ?? [],
-    selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
+    selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };
@@ -208,7 +211,6 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   };
   // Everything is computed before anything is written; the three files are committed together.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);
-  writeArtifact(modelPath, chosenBytes);
   writeReport(report.artifacts.report, calibrateReportSchema, report);
   return { report, calibration };
 }
