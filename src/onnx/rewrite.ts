@@ -26,3 +26,29 @@ export function exposeTensorsInBytes(bytes: Uint8Array, model: Model, names: rea
   out.set(tail, bytes.length);
   return out;
 }
+
+/**
+ * Renames, inside a node's subgraphs (at any depth), the tensors they read
+ * from the graph around the node, as a rewrite that renames a tensor for the
+ * outer graph's readers must; names a subgraph defines itself shadow the
+ * outer ones and stay. Edits the node in place (cloneModel deep-copies
+ * subgraphs, so a clone's may be edited).
+ */
+export function renameOuterReads(n: onnx.INodeProto, rename: ReadonlyMap<string, string>): void {
+  for (const a of n.attribute ?? []) {
+    for (const g of [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]) renameInGraph(g, rename);
+  }
+}
+
+function renameInGraph(g: onnx.IGraphProto, rename: ReadonlyMap<string, string>): void {
+  const own = new Set<string>([
+    ...(g.input ?? []).map((i) => i.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? ''),
+    ...(g.node ?? []).flatMap((x) => x.output ?? []),
+  ]);
+  const visible = new Map([...rename].filter(([from]) => !own.has(from)));
+  if (visible.size === 0) return;
+  for (const x of g.node ?? []) {
+    x.input = (x.input ?? []).map((i) => visible.get(i) ?? i);
+    renameOuterReads(x, visible);
+  }
+}
