@@ -5,6 +5,7 @@ import { calibrateOptions } from '../../stages/calibrate/options.js';
 import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
 import type { CalibrateReport } from '../../report/schemas/calibrate.js';
 import { fmt, renderTable } from '../../report/table.js';
+import { subgraphLayersNote } from '../../quant/quantizable.js';
 import { action, emit } from '../action.js';
 import { addOptions, sectionOf } from '../options.js';
 
@@ -40,6 +41,8 @@ function summary(r: CalibrateReport): string {
       ],
     ));
   }
+  const note = subgraphLayersNote(r.subgraphLayers ?? []);
+  if (note) lines.push(chalk.yellow(`  ${note}`));
   for (const c of r.clippedActivations) {
     lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} max ${fmt(c.maxBefore)} -> ${c.cap}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
   }

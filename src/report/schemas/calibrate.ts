@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import { subgraphLayerSchema } from './inspect.js';
 import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
 
 export const methodResultSchema = z.object({
@@ -23,6 +24,8 @@ export const calibrateReportSchema = z.object({
   quantizedTensors: count,
   foldedActivations: count,
   foldedBatchNorms: count,
+  /** Layers inside If/Loop/Scan bodies, left in float (absent in reports of earlier versions). */
+  subgraphLayers: z.array(subgraphLayerSchema).optional(),
   methods: z.array(methodResultSchema),
   selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
   clippedActivations: z.array(z.object({

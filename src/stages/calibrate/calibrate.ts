@@ -16,6 +16,8 @@ import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
+import { findSubgraphLayers } from '../../quant/quantizable.js';
+import { subgraphLayerRecord } from '../inspect.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
@@ -200,6 +202,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     quantizedTensors: prepared.plan.tensors.length,
     foldedActivations: prepared.plan.folded.length,
     foldedBatchNorms: calibration.foldedBatchNorms.length,
+    subgraphLayers: findSubgraphLayers(prepared.model.graph!).map(subgraphLayerRecord),
     methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
