@@ -2,7 +2,7 @@
 // `NAME.onnx` plus `NAME.onnx.data` (ONNX external data), both files staged
 // and committed with the stage's other artifacts (commit.ts), both in the
 // folder's manifest.
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { onnx } from '../onnx/proto/onnx.js';
 import { splitExternalData } from '../onnx/external-data.js';
 import { modelLimitOverride } from '../util/faults.js';
@@ -28,9 +28,19 @@ export interface WrittenModel {
 /** The side file of a model written at `path`. */
 export const externalDataPath = (path: string) => `${path}.data`;
 
+/** Models this process wrote with a side file: resolved model path -> side file. */
+const sideFiles = new Map<string, string>();
+
+/** A model file and, when this process wrote it with external data, its side file (for records of what a stage wrote). */
+export function modelFiles(path: string): string[] {
+  const side = sideFiles.get(resolve(path));
+  return side ? [path, side] : [path];
+}
+
 export function writeModelArtifact(path: string, bytes: Uint8Array, opts: WriteModelOptions = {}): WrittenModel {
   const limit = opts.maxInlineBytes ?? modelLimitOverride() ?? MAX_INLINE_MODEL_BYTES;
   if (bytes.length <= limit) {
+    sideFiles.delete(resolve(path));
     writeArtifact(path, bytes);
     return { files: [path], sizeBytes: bytes.length };
   }
@@ -40,5 +50,6 @@ export function writeModelArtifact(path: string, bytes: Uint8Array, opts: WriteM
   });
   writeArtifact(path, split.model);
   writeArtifact(dataPath, split.data);
+  sideFiles.set(resolve(path), dataPath);
   return { files: [path, dataPath], sizeBytes: split.model.length + split.data.length };
 }
