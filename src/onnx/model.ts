@@ -137,8 +137,9 @@ function readExternalData(model: Model, modelPath: string): number {
     } finally {
       closeSync(fd);
     }
-    t.data_location = onnx.TensorProto.DataLocation.DEFAULT;
-    t.external_data = [];
+    // Unset rather than set to their defaults (protobufjs encodes a set field): the model then encodes, and hashes, as the same model stored inline.
+    delete t.data_location;
+    delete t.external_data;
     n++;
   }
   return n;
