@@ -99,12 +99,14 @@ function readExternalData(model: Model, modelPath: string): number {
     const file = resolve(dir, location);
     if (!inside(dir, file)) throw fileError(modelPath, `${what} location '${location}' leaves the model's folder`);
     // A side file this process wrote and has not committed yet (qtool run) is read from its temporary file.
-    if (!isStaged(file)) try {
-      if (!statSync(file).isFile()) throw new Error('not a file');
-      if (!inside(realpathSync(dir), realpathSync(file))) throw fileError(modelPath, `${what} location '${location}' leads out of the model's folder (a symbolic link)`);
-    } catch (e) {
-      if ((e as Error).name === 'InputError') throw e;
-      throw fileError(modelPath, `${what} file '${location}' is missing beside the model (${file})`);
+    if (!isStaged(file)) {
+      try {
+        if (!statSync(file).isFile()) throw new Error('not a file');
+        if (!inside(realpathSync(dir), realpathSync(file))) throw fileError(modelPath, `${what} location '${location}' leads out of the model's folder (a symbolic link)`);
+      } catch (e) {
+        if ((e as Error).name === 'InputError') throw e;
+        throw fileError(modelPath, `${what} file '${location}' is missing beside the model (${file})`);
+      }
     }
     const number = (key: string, fallback: number) => {
       const v = kv.has(key) ? Number(kv.get(key)) : fallback;

@@ -190,7 +190,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
   const modelPath = join(opts.outDir, 'model.int8.onnx');
-  // Staged, like every artifact: nothing is in place before the commit, whatever fails below.
+  // Staged, like every artifact (the three files are committed together): its size, with a side file, goes into the report.
   const written = writeModelArtifact(modelPath, chosenBytes);
   const report: CalibrateReport = {
     schema: 'qtool/calibrate@1',
@@ -212,7 +212,6 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
     artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
   };
-  // Everything is computed before anything is written; the three files are committed together.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);
   writeReport(report.artifacts.report, calibrateReportSchema, report);
   return { report, calibration };
