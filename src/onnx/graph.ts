@@ -45,11 +45,51 @@ export function producerMap(g: Graph): Map<string, Node> {
   return m;
 }
 
-/** Tensor name -> the nodes that read it (subgraph reads not included). */
+/** The graphs held in a node's attributes: If's branches, Loop's and Scan's bodies. */
+export function subgraphsOf(n: Node): Graph[] {
+  const out: Graph[] = [];
+  for (const a of n.attribute ?? []) {
+    if (a.g) out.push(a.g);
+    for (const sg of a.graphs ?? []) out.push(sg);
+  }
+  return out;
+}
+
+/**
+ * The tensors a node's subgraphs read from the graph around the node (ONNX
+ * scoping: a name a subgraph does not define itself, at any depth, is the
+ * enclosing graph's), in order of first use. Empty for a node without one.
+ */
+export function outerReads(n: Node): string[] {
+  const subgraphs = subgraphsOf(n);
+  if (subgraphs.length === 0) return [];
+  const reads = new Set<string>();
+  for (const sg of subgraphs) {
+    const own = new Set<string>([
+      ...(sg.input ?? []).map((i) => i.name ?? ''), ...(sg.initializer ?? []).map((t) => t.name ?? ''),
+      ...(sg.sparse_initializer ?? []).map((s) => s.values?.name ?? ''), ...(sg.node ?? []).flatMap((x) => x.output ?? []),
+    ]);
+    for (const x of sg.node ?? []) for (const i of nodeReads(x)) if (i && !own.has(i)) reads.add(i);
+    for (const o of sg.output ?? []) if (o.name && !own.has(o.name)) reads.add(o.name);
+  }
+  return [...reads];
+}
+
+/** Every tensor a node reads: its inputs, then what its subgraphs read from around it. */
+export function nodeReads(n: Node): string[] {
+  const outer = outerReads(n);
+  return outer.length ? [...(n.input ?? []), ...outer.filter((o) => !(n.input ?? []).includes(o))] : (n.input ?? []);
+}
+
+/**
+ * Tensor name -> the nodes that read it. A node whose subgraph reads the
+ * tensor from the enclosing scope counts: a rewrite that renames or removes a
+ * tensor must see that an If or Loop body still needs it.
+ */
 export function consumerMap(g: Graph): Map<string, Node[]> {
   const m = new Map<string, Node[]>();
   for (const n of g.node ?? []) {
-    for (const i of n.input ?? []) {
+    for (const i of nodeReads(n)) {
       if (!i) continue;
       const list = m.get(i);
       if (list) list.push(n);
@@ -74,7 +114,7 @@ export function topologicalOrder(g: Graph): Node[] {
   const users = new Map<Node, Node[]>();
   for (const n of nodes) {
     let d = 0;
-    for (const i of n.input ?? []) {
+    for (const i of nodeReads(n)) {
       const p = i ? produced.get(i) : undefined;
       if (p && p !== n) {
         d++;
@@ -154,9 +194,9 @@ function cycleNodes(g: Graph): Node[] {
   for (let changed = true; changed;) {
     changed = false;
     for (const n of left) {
-      const fed = (n.input ?? []).some((i) => { const p = i ? produced.get(i) : undefined; return p !== undefined && p !== n && left.has(p); });
+      const fed = nodeReads(n).some((i) => { const p = i ? produced.get(i) : undefined; return p !== undefined && p !== n && left.has(p); });
       const feeds = (n.output ?? []).some((o) => (consumers.get(o) ?? []).some((c) => c !== n && left.has(c)));
-      const self = (n.input ?? []).some((i) => i && produced.get(i) === n);
+      const self = nodeReads(n).some((i) => i && produced.get(i) === n);
       if (!self && (!fed || !feeds)) {
         left.delete(n);
         changed = true;
@@ -169,8 +209,8 @@ function cycleNodes(g: Graph): Node[] {
 /**
  * Why the graph cannot run, or null: a tensor defined twice, a node reading a
  * tensor that nothing defines, a graph output that nothing produces, or a
- * cycle. Only the top-level graph is checked (a subgraph may read tensors of
- * the graph around it).
+ * cycle. Subgraphs count by what they read from the top-level graph (their
+ * inner consistency is left to onnxruntime).
  */
 export function graphProblem(g: Graph): string | null {
   const nodes = g.node ?? [];
@@ -187,8 +227,9 @@ export function graphProblem(g: Graph): string | null {
     }
   }
   for (const n of nodes) {
-    const missing = (n.input ?? []).find((i) => i && !defined.has(i));
-    if (missing !== undefined) return `node ${nodeLabel(n)} reads '${missing}', which no node, graph input or initializer defines`;
+    const missing = nodeReads(n).find((i) => i && !defined.has(i));
+    const where = (n.input ?? []).includes(missing ?? '') ? '' : ' inside a subgraph';
+    if (missing !== undefined) return `node ${nodeLabel(n)} reads '${missing}'${where}, which no node, graph input or initializer defines`;
   }
   const lost = (g.output ?? []).find((o) => !defined.has(o.name ?? ''));
   if (lost) return `graph output '${lost.name}' is defined by no node, graph input or initializer`;

@@ -9,7 +9,7 @@ import { onnx } from './proto/onnx.js';
 import { graphInputs, graphProblem } from './graph.js';
 import { elemBytes, dimsOf, sizeOf } from './tensor.js';
 import { fileError } from '../util/errors.js';
-import { readInputFile, sha256 } from '../util/files.js';
+import { isStaged, readInputFile, resolveStaged, sha256 } from '../util/files.js';
 
 export type Model = onnx.ModelProto;
 
@@ -54,7 +54,7 @@ export function loadModel(path: string): LoadedModel {
 }
 
 /** Every TensorProto of the model: initializers, Constant values, sparse tensors, in subgraphs too. */
-function* allTensors(g: onnx.IGraphProto | null | undefined): Generator<onnx.ITensorProto> {
+export function* allTensors(g: onnx.IGraphProto | null | undefined): Generator<onnx.ITensorProto> {
   if (!g) return;
   yield* g.initializer ?? [];
   for (const s of g.sparse_initializer ?? []) {
@@ -98,19 +98,22 @@ function readExternalData(model: Model, modelPath: string): number {
     if (isAbsolute(location)) throw fileError(modelPath, `${what} is at the absolute path '${location}'; it must be a path relative to the model's folder`);
     const file = resolve(dir, location);
     if (!inside(dir, file)) throw fileError(modelPath, `${what} location '${location}' leaves the model's folder`);
-    try {
-      if (!statSync(file).isFile()) throw new Error('not a file');
-      if (!inside(realpathSync(dir), realpathSync(file))) throw fileError(modelPath, `${what} location '${location}' leads out of the model's folder (a symbolic link)`);
-    } catch (e) {
-      if ((e as Error).name === 'InputError') throw e;
-      throw fileError(modelPath, `${what} file '${location}' is missing beside the model (${file})`);
+    // A side file this process wrote and has not committed yet (qtool run) is read from its temporary file.
+    if (!isStaged(file)) {
+      try {
+        if (!statSync(file).isFile()) throw new Error('not a file');
+        if (!inside(realpathSync(dir), realpathSync(file))) throw fileError(modelPath, `${what} location '${location}' leads out of the model's folder (a symbolic link)`);
+      } catch (e) {
+        if ((e as Error).name === 'InputError') throw e;
+        throw fileError(modelPath, `${what} file '${location}' is missing beside the model (${file})`);
+      }
     }
     const number = (key: string, fallback: number) => {
       const v = kv.has(key) ? Number(kv.get(key)) : fallback;
       if (!Number.isSafeInteger(v) || v < 0) throw fileError(modelPath, `${what} ${key} '${kv.get(key)}' is not a byte count`);
       return v;
     };
-    const fd = openSync(file, 'r');
+    const fd = openSync(resolveStaged(file), 'r');
     try {
       const size = fstatSync(fd).size;
       const offset = number('offset', 0);
@@ -136,8 +139,9 @@ function readExternalData(model: Model, modelPath: string): number {
     } finally {
       closeSync(fd);
     }
-    t.data_location = onnx.TensorProto.DataLocation.DEFAULT;
-    t.external_data = [];
+    // Unset rather than set to their defaults (protobufjs encodes a set field): the model then encodes, and hashes, as the same model stored inline.
+    delete t.data_location;
+    delete t.external_data;
     n++;
   }
   return n;

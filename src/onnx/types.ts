@@ -1,7 +1,7 @@
 // Element types of every tensor in a graph, propagated from the inputs,
 // initializers and Constant nodes. Enough to tell float activations from the
 // int64 shape computations that exporters interleave with them.
-import { attr, attrInt, type Graph } from './graph.js';
+import { attr, attrInt, graphOutputs, type Graph, type Node } from './graph.js';
 import { elemTypeName, type ElemType } from './tensor.js';
 import { valueSpecMap } from './graph.js';
 
@@ -39,12 +39,35 @@ export function inferElemTypes(g: Graph): Map<string, ElemType> {
     } else {
       out = types.get((n.input ?? []).find((i) => i) ?? '');
     }
+    const fromBody = subgraphOutputTypes(n);
     // Index outputs (TopK's second, MaxPool's Indices) are int64 whatever the data type.
     (n.output ?? []).forEach((o, k) => {
       if (!o || types.has(o)) return;
+      if (fromBody) {
+        const ty = fromBody[k];
+        if (ty) types.set(o, ty);
+        return;
+      }
       const ty = (op === 'TopK' && k === 0) || (op === 'MaxPool' && k === 0) ? types.get(n.input?.[0] ?? '') : k > 0 && (op === 'TopK' || op === 'MaxPool') ? 'int64' : out;
       if (ty) types.set(o, ty);
     });
   }
   return types;
+}
+
+/**
+ * If's, Loop's and Scan's output types, from their subgraphs' declared
+ * outputs (If: a branch's outputs; Loop: the body's outputs after its
+ * condition; Scan: the body's outputs); undefined for other ops.
+ */
+function subgraphOutputTypes(n: Node): (ElemType | undefined)[] | undefined {
+  const body = (name: string) => attr(n, name)?.g;
+  const types = (g: Graph | null | undefined, skip: number) =>
+    g ? graphOutputs(g).slice(skip).map((o) => (o.type === 'unknown' ? undefined : o.type)) : [];
+  switch (n.op_type) {
+    case 'If': return types(body('then_branch'), 0);
+    case 'Loop': return types(body('body'), 1);
+    case 'Scan': return types(body('body'), 0);
+    default: return undefined;
+  }
 }

@@ -2,7 +2,7 @@
 // and a QuantizeLinear/DequantizeLinear pair on every planned activation.
 import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../onnx/model.js';
-import { attrInt, initializerMap } from '../onnx/graph.js';
+import { attrInt, initializerMap, nodeReads } from '../onnx/graph.js';
 import { makeTensor, tensorToArray, type TypedArray } from '../onnx/tensor.js';
 import { quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, type QuantType } from './qparams.js';
 import { quantizeBias } from './bias.js';
@@ -79,7 +79,8 @@ export function buildQdqModel(fp32: Model, plan: QuantPlan, qparams: Map<string,
   const at = (n: onnx.INodeProto): onnx.NodeProto => nodes[origIndex.get(n)!];
   const newInits: onnx.TensorProto[] = [];
   const usedInits = new Map<string, number>();
-  for (const n of nodes) for (const i of n.input) usedInits.set(i, (usedInits.get(i) ?? 0) + 1);
+  // Subgraph reads count: a branch may read an outer weight that a quantized layer reads too.
+  for (const n of nodes) for (const i of nodeReads(n)) usedInits.set(i, (usedInits.get(i) ?? 0) + 1);
 
   // 1. Fold Relu/Clip into the producer's output: the producer now writes the activation's tensor.
   const drop = new Set<onnx.NodeProto>();

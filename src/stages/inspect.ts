@@ -1,8 +1,9 @@
 // `qtool inspect`: what a model is made of, and what qtool would quantize.
 import type { LoadedModel } from '../onnx/model.js';
-import { graphInputs, graphOutputs } from '../onnx/graph.js';
+import { graphInputs, graphOutputs, subgraphsOf, type Graph } from '../onnx/graph.js';
+import type { onnx } from '../onnx/proto/onnx.js';
 import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
-import { findQuantizableLayers } from '../quant/quantizable.js';
+import { findQuantizableLayers, findSubgraphLayers, type SubgraphLayer } from '../quant/quantizable.js';
 import { foldConstantWeights } from '../quant/passes/fold-constants.js';
 import { opsetVersion, type Model } from '../onnx/model.js';
 import { OpsetUpgradeError, TARGET_OPSET, upgradeOpset } from '../onnx/opset/upgrade.js';
@@ -29,7 +30,7 @@ export function inspectModel(m: LoadedModel): InspectReport {
   }
   // Weights written as Constant nodes count (and quantize) once folded, as calibrate folds them.
   const weights = foldConstantWeights(m.model).model.graph!;
-  const parameters = (weights.initializer ?? [])
+  const parameters = [...(weights.initializer ?? []), ...subgraphInitializers(weights)]
     .filter((t) => t.data_type === 1 || t.data_type === 10 || t.data_type === 11)
     .reduce((s, t) => s + sizeOf(dimsOf(t)), 0);
   return {
@@ -48,5 +49,16 @@ export function inspectModel(m: LoadedModel): InspectReport {
     quantizableLayers: findQuantizableLayers(weights).map((l) => ({
       name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params,
     })),
+    subgraphLayers: findSubgraphLayers(weights).map(subgraphLayerRecord),
   };
+}
+
+/** The initializers of every subgraph (If branches, Loop and Scan bodies), at any depth. */
+function subgraphInitializers(g: Graph): onnx.ITensorProto[] {
+  return (g.node ?? []).flatMap(subgraphsOf).flatMap((sg) => [...(sg.initializer ?? []), ...subgraphInitializers(sg)]);
+}
+
+/** A subgraph layer as the reports record it. */
+export function subgraphLayerRecord(l: SubgraphLayer): InspectReport['subgraphLayers'][number] {
+  return { name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params, owner: l.owner, subgraph: l.subgraph };
 }

@@ -5,12 +5,15 @@
 //                        after each of its steps, so that a test can kill it in between
 //   bug                  every command fails at its start with an internal error
 //                        (what a user sees of a bug in qtool)
+//   model-limit=BYTES    models larger than BYTES are written with external data
+//                        (instead of protobuf's 2 GB less a margin), to test that path
 // It is read once per process; unset (as for every user), nothing changes.
 
 interface Faults {
   enospc: Set<string>;
   commitPauseMs: number;
   bug: boolean;
+  modelLimit?: number;
 }
 
 let parsed: Faults | undefined;
@@ -23,6 +26,7 @@ function faults(): Faults {
     if (k === 'enospc' && v) parsed.enospc.add(v);
     if (k === 'commit-pause' && Number(v) > 0) parsed.commitPauseMs = Number(v);
     if (k === 'bug') parsed.bug = true;
+    if (k === 'model-limit' && Number(v) >= 0) parsed.modelLimit = Number(v);
   }
   return parsed;
 }
@@ -42,4 +46,9 @@ export function commitPause(): void {
 /** Throws a plain Error, as a bug in qtool would, when the bug fault is set. */
 export function injectBug(): void {
   if (faults().bug) throw new TypeError('injected internal error (QTOOL_TEST_FAULTS=bug)');
+}
+
+/** The model size above which written models keep their tensors in a side file, when a test set one. */
+export function modelLimitOverride(): number | undefined {
+  return faults().modelLimit;
 }

@@ -26,9 +26,9 @@ import { tmpdir } from 'node:os';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-/** Runs the qtool CLI as a user would, from the repository root. */
-export function runQtool(args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'qtool.js'), ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+/** Runs the qtool CLI as a user would, from the repository root; `env` adds to the environment. */
+export function runQtool(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'qtool.js'), ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

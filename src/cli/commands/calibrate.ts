@@ -6,6 +6,7 @@ import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
 import type { CalibrateReport, MethodResult } from '../../report/schemas/calibrate.js';
 import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
+import { subgraphLayersNote } from '../../quant/quantizable.js';
 import { action, emit } from '../action.js';
 import { addOptions, sectionOf } from '../options.js';
 
@@ -74,6 +75,8 @@ function summary(r: CalibrateReport): string {
       ],
     ));
   }
+  const note = subgraphLayersNote(r.subgraphLayers ?? []);
+  if (note) lines.push(chalk.yellow(`  ${note}`));
   for (const c of r.clippedActivations) {
     lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} max ${fmt(c.maxBefore)} -> ${c.cap}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
   }

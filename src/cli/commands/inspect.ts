@@ -4,6 +4,7 @@ import { loadModel } from '../../onnx/model.js';
 import { inspectModel } from '../../stages/inspect.js';
 import { inspectReportSchema, type InspectReport } from '../../report/schemas/inspect.js';
 import { renderTable } from '../../report/table.js';
+import { subgraphLayersNote } from '../../quant/quantizable.js';
 import { action, emit } from '../action.js';
 import type { ValueSpec } from '../../onnx/graph.js';
 
@@ -42,6 +43,13 @@ function summary(r: InspectReport): string {
     ));
   } else {
     lines.push(chalk.yellow('  none: no Conv, ConvTranspose, Gemm or MatMul with a constant weight'));
+  }
+  const note = subgraphLayersNote(r.subgraphLayers);
+  if (note) {
+    lines.push('', chalk.bold(`Layers inside subgraphs (${r.subgraphLayers.length})`), renderTable(
+      ['layer', 'op', 'weight shape', 'params', 'in'],
+      r.subgraphLayers.map((l) => [l.name, chalk.yellow(l.opType), `[${l.weightShape.join(', ')}]`, l.params.toLocaleString('en-US'), l.subgraph]),
+    ), chalk.yellow(`  ${note}: qtool quantizes the top-level graph only`));
   }
   return lines.join('\n');
 }

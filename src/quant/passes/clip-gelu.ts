@@ -4,6 +4,7 @@ import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
+import { renameOuterReads } from '../../onnx/rewrite.js';
 import { z } from 'zod';
 import type { PassRecord, QuantPass } from './pass.js';
 import { InputError } from '../../util/errors.js';
@@ -81,6 +82,7 @@ export function clipGelu(model: Model, cap: number): { model: Model; clipped: Cl
   const rename = new Map<string, string>();
   for (const n of g.node as onnx.NodeProto[]) {
     n.input = n.input.map((i) => rename.get(i) ?? i);
+    renameOuterReads(n, rename);
     nodes.push(n);
     for (const o of n.output) {
       if (!targets.includes(o)) continue;

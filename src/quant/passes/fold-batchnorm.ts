@@ -13,7 +13,7 @@
 // new bias when nothing else reads it. Unused initializers are removed.
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
-import { attrFloat, attrInt, consumerMap, type Node } from '../../onnx/graph.js';
+import { attrFloat, attrInt, consumerMap, nodeReads, type Node } from '../../onnx/graph.js';
 import { dropUnusedInitializers } from '../../onnx/rewrite.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import { NO_PARAMS, type NoParams, type PassRecord, type QuantPass } from './pass.js';
@@ -42,7 +42,7 @@ export function foldBatchNormReport(model: Model): FoldResult {
   const producer = new Map<string, Node>();
   for (const n of nodes) for (const o of n.output) if (o) producer.set(o, n);
   const removed = new Set<onnx.NodeProto>();
-  const usedNames = new Set<string>([...nodes.flatMap((n) => [...n.input, ...n.output]), ...g.initializer.map((t) => t.name ?? ''), ...g.input.map((i) => i.name ?? '')]);
+  const usedNames = new Set<string>([...nodes.flatMap((n) => [...nodeReads(n), ...n.output]), ...g.initializer.map((t) => t.name ?? ''), ...g.input.map((i) => i.name ?? '')]);
   const fresh = (base: string): string => {
     let name = base;
     for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
 import { floatTensorSchema } from './calibration.js';
+import { subgraphLayerSchema } from './inspect.js';
 import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
 import { outputFigureSchema, primaryMetricSchema } from './output-figure.js';
 
@@ -35,6 +36,8 @@ export const calibrateReportSchema = z.object({
   foldedBatchNorms: count,
   /** Planned tensors left float (no usable range in the calibration data), with the reason. */
   floatTensors: z.array(floatTensorSchema).default([]),
+  /** Layers inside If/Loop/Scan bodies, left in float (absent in reports of earlier versions). */
+  subgraphLayers: z.array(subgraphLayerSchema).optional(),
   methods: z.array(methodResultSchema),
   selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
   clippedActivations: z.array(z.object({

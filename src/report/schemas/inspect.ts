@@ -7,6 +7,19 @@ const valueSpec = z.object({
   dims: z.array(z.union([z.number(), z.string(), z.null()])).nullable(),
 });
 
+/** A weighted layer inside an If/Loop/Scan body (qtool keeps it in float). */
+export const subgraphLayerSchema = z.object({
+  name: z.string(),
+  opType: z.string(),
+  weight: z.string(),
+  weightShape: z.array(z.number()),
+  params: z.number(),
+  /** The top-level node holding it, e.g. "If 'cond_1'". */
+  owner: z.string(),
+  /** The path to it from there, e.g. "If 'cond_1' then_branch". */
+  subgraph: z.string(),
+});
+
 export const inspectReportSchema = z.object({
   schema: z.literal('qtool/inspect@1'),
   ...reportHeader,
@@ -35,5 +48,6 @@ export const inspectReportSchema = z.object({
     weightShape: z.array(z.number()),
     params: z.number(),
   })),
+  subgraphLayers: z.array(subgraphLayerSchema),
 });
 export type InspectReport = z.infer<typeof inspectReportSchema>;

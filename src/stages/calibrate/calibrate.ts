@@ -19,10 +19,13 @@ import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
+import { findSubgraphLayers } from '../../quant/quantizable.js';
+import { subgraphLayerRecord } from '../inspect.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
-import { withOutput, writeArtifact } from '../../report/commit.js';
+import { withOutput } from '../../report/commit.js';
+import { writeModelArtifact } from '../../report/write-model.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
@@ -203,6 +206,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
   const modelPath = join(opts.outDir, 'model.int8.onnx');
+  // Staged, like every artifact (the three files are committed together): its size, with a side file, goes into the report.
+  const written = writeModelArtifact(modelPath, chosenBytes);
   const report: CalibrateReport = {
     schema: 'qtool/calibrate@1',
     ...reportHeaderFor(fp32, calibration.options),
@@ -215,8 +220,9 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     foldedActivations: prepared.plan.folded.length,
     foldedBatchNorms: calibration.foldedBatchNorms.length,
     floatTensors: prepared.floatTensors,
+    subgraphLayers: findSubgraphLayers(prepared.model.graph!).map(subgraphLayerRecord),
     methods: compared?.results ?? [],
-    selected: { ...selection, model: modelPath, sizeBytes: chosenBytes.length },
+    selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };
@@ -224,9 +230,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
     artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
   };
-  // Everything is computed before anything is written; the three files are committed together.
   writeReport(report.artifacts.calibration, calibrationSchema, calibration);
-  writeArtifact(modelPath, chosenBytes);
   writeReport(report.artifacts.report, calibrateReportSchema, report);
   return { report, calibration };
 }

@@ -10,6 +10,7 @@
 import { onnx } from '../../onnx/proto/onnx.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import type { Model } from '../../onnx/model.js';
+import { nodeReads } from '../../onnx/graph.js';
 import type { QuantLayer } from '../../quant/quantizable.js';
 import { toFloat16Array } from './float16.js';
 
@@ -43,6 +44,6 @@ export function storeLayersInFloat16(model: Model, layers: readonly QuantLayer[]
   }
   // Casts read only initializers, so they can run first; float32 copies nobody reads any more go.
   g.node = [...casts, ...(g.node as onnx.NodeProto[])];
-  const read = new Set<string>([...(g.node as onnx.NodeProto[]).flatMap((x) => x.input), ...g.input.map((i) => i.name ?? '')]);
+  const read = new Set<string>([...(g.node as onnx.NodeProto[]).flatMap(nodeReads), ...g.input.map((i) => i.name ?? '')]);
   g.initializer = [...(g.initializer as onnx.TensorProto[]).filter((t) => !replaced.has(t.name) || read.has(t.name)), ...added];
 }

@@ -12,7 +12,8 @@ import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js'
 import { partialReportSchema, type PartialPoint, type PartialReport } from '../../report/schemas/partial.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { readInputFile, sha256 } from '../../util/files.js';
-import { withOutput, writeArtifact } from '../../report/commit.js';
+import { withOutput } from '../../report/commit.js';
+import { writeModelArtifact } from '../../report/write-model.js';
 import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { lowerDrop } from '../../metrics/metric.js';
@@ -162,7 +163,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     artifacts: { model: modelPath, report: reportPath },
   };
   // The best model is written even when the budget is not met; the CLI then exits 1.
-  writeArtifact(modelPath, chosenBytes);
+  writeModelArtifact(modelPath, chosenBytes);
   writeReport(reportPath, partialReportSchema, report);
   return report;
 }

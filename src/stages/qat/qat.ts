@@ -23,7 +23,8 @@ import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
 import { calibrationDecisions } from '../../report/schemas/calibration.js';
 import { fileError, InputError } from '../../util/errors.js';
 import type { Optimizer } from '../../config/options/qat.js';
-import { withOutput, writeArtifact } from '../../report/commit.js';
+import { withOutput } from '../../report/commit.js';
+import { writeModelArtifact } from '../../report/write-model.js';
 import { qatReport, type Parity } from './report.js';
 import { qatSetup, type QatSetup } from './setup.js';
 
@@ -231,7 +232,7 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
       lr0: startingLr(opts), batchNormFolded: qg.batchNormFolded, quantizedLayers: qg.plan.layers.length, checkpoint: checkpointPath, started,
     });
     // Everything is computed before the model and report are written; the two are committed together.
-    writeArtifact(report.artifacts.model, exported);
+    writeModelArtifact(report.artifacts.model, exported);
     writeReport(report.artifacts.report, qatReportSchema, report);
     return report;
   } finally {

@@ -1,7 +1,7 @@
 // qat-finetune's inputs, all read and checked before TensorFlow loads (it
 // logs to stderr): the options, the recipe with partial's float layers, the
 // training data, and the samples that accuracy and parity are measured on.
-import { loadModel, type LoadedModel } from '../../onnx/model.js';
+import { loadModel, opsetVersion, type LoadedModel } from '../../onnx/model.js';
 import { graphInputs } from '../../onnx/graph.js';
 import { loadDataset, type Dataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
@@ -13,6 +13,7 @@ import { fileError, InputError } from '../../util/errors.js';
 import { listOr } from '../../config/options.js';
 import { OPTIMIZERS } from '../../config/options/qat.js';
 import { loadCalibratedModel } from '../load-recipe.js';
+import { checkNodes, UnsupportedOpError } from '../../qat/ops/index.js';
 import type { QatInputs, QatOptions } from './qat.js';
 
 /** Without --eval, parity is measured on the first this many training samples. */
@@ -64,12 +65,27 @@ function floatLayersOf(path: string | undefined, fp32: LoadedModel, recipe: Quan
   return p.floatLayers;
 }
 
+/**
+ * Every op of the graph QAT trains is one the TensorFlow.js executor runs
+ * (If, Loop and Scan are not: their bodies would need an executor of their
+ * own); refused in one line naming the op, before TensorFlow loads.
+ */
+function checkTrainable(fp32: LoadedModel, recipe: QuantRecipe): void {
+  try {
+    checkNodes(recipe.model.graph?.node ?? [], opsetVersion(recipe.model));
+  } catch (e) {
+    if (e instanceof UnsupportedOpError) throw fileError(fp32.path, `qat-finetune cannot train this model: ${e.message}`);
+    throw e;
+  }
+}
+
 export function qatSetup(inputs: QatInputs, opts: QatOptions): QatSetup {
   checkQatOptions(inputs, opts);
   const fp32 = loadModel(inputs.model);
   const { calibration, recipe: full } = loadCalibratedModel(fp32, inputs.calibration);
   const floatLayers = floatLayersOf(inputs.partial, fp32, full);
   const recipe = floatLayers.length ? withFloatLayers(full, floatLayers) : full;
+  checkTrainable(fp32, recipe);
 
   const specs = graphInputs(fp32.model.graph!);
   const trainDs = loadDataset(inputs.train, specs);

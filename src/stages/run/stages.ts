@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { AGREEMENT, BUILT_IN_METRICS, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { readReport } from '../../report/io.js';
+import { modelFiles } from '../../report/write-model.js';
 import { calibrateReportSchema, type CalibrateReport } from '../../report/schemas/calibrate.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialReport } from '../../report/schemas/partial.js';
@@ -52,7 +53,7 @@ export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
     inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: noOut(calOpts),
     execute: async () => (await calibrate(calIn, calOpts)).report,
     load: () => readReport(join(f.out, 'calibrate.json'), calibrateReportSchema),
-    artifacts: (r) => [r.artifacts.calibration, r.artifacts.model, r.artifacts.report],
+    artifacts: (r) => [r.artifacts.calibration, ...modelFiles(r.artifacts.model), r.artifacts.report],
     measure: calibrateMeasure,
   };
 }
@@ -82,7 +83,7 @@ export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', re
     inputs: { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, ...evalFiles(c) }, options: noOut(o),
     execute: () => partial(inputs, o),
     load: () => readReport(join(o.outDir, 'partial.json'), partialReportSchema),
-    artifacts: (r) => [r.artifacts.model, r.artifacts.report],
+    artifacts: (r) => [...modelFiles(r.artifacts.model), r.artifacts.report],
     measure: (r) => ({ model: r.artifacts.model, accuracy: r.result.accuracy, drop: r.result.drop, samples: r.data.samples }),
   };
 }
@@ -103,7 +104,7 @@ export function qatStage(f: RunFiles, reason: string, start: string | undefined,
     // An interrupted QAT continues from its checkpoint when the same run is started again.
     execute: () => qatFinetune(qatIn, { ...qatOpts, resume: 'auto', ...run }),
     load: () => readReport(join(f.out, 'qat.json'), qatReportSchema),
-    artifacts: (r) => [r.artifacts.model, r.artifacts.report],
+    artifacts: (r) => [...modelFiles(r.artifacts.model), r.artifacts.report],
     measure: (r) => ({ model: r.artifacts.model, accuracy: r.parity.onnxruntime, drop: r.budget!.drop, samples: r.parity.samples }),
   };
 }
