@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Model } from '../onnx/model.js';
 import { exposeTensorsInBytes } from '../onnx/rewrite.js';
 import { createSession } from '../runtime/session.js';
-import { runBatches } from '../runtime/run.js';
+import { runBatches, type BatchResult } from '../runtime/run.js';
 import type { ProgressFactory } from '../util/progress.js';
 import type { Dataset } from '../data/dataset.js';
 import { TensorHistogram } from './histogram.js';
@@ -26,6 +26,16 @@ export interface CollectResult {
 }
 
 const MAX_IN_FLIGHT = 2;
+
+/**
+ * What one batch of exposed tensors may take, in bytes: the batch size is cut
+ * to fit, from the bytes one sample exposes (measured on the first sample).
+ * With two batches in the worker's queue and one leaving the session, the
+ * pass holds at most three times this, whatever the model exposes: a
+ * recognizer's 134 tensors at 48x320 are 9.6 MB a sample, so batches of 32
+ * held 1 GB each (5 GB peak); BERT-base's hundreds of [seq, 768] tensors more.
+ */
+export const EXPOSED_BATCH_BYTES = 128 * 2 ** 20;
 
 /** Talks to the histogram worker: send batches, wait for room, collect the result. */
 class HistogramWorker {
@@ -88,18 +98,30 @@ export async function collectHistograms(
   const bar = opts.progress?.('calibrate', ds.count);
   let forwardMs = 0;
   let batch = 0;
+  const onBatch = async ({ size, outputs, ms }: BatchResult): Promise<void> => {
+    forwardMs += ms;
+    // Each output owns its buffer (onnxruntime-node copies results out), so it can be transferred.
+    await worker.send(batch++, tensors.map((t) => [t, outputs[t].data as Float32Array]));
+    bar?.tick(size);
+  };
   try {
-    await runBatches(session, ds, {
-      batchSize: opts.batchSize,
-      outputNames: [...tensors],
-      label,
-      onBatch: async ({ size, outputs, ms }) => {
-        forwardMs += ms;
-        // Each output owns its buffer (onnxruntime-node copies results out), so it can be transferred.
-        await worker.send(batch++, tensors.map((t) => [t, outputs[t].data as Float32Array]));
-        bar?.tick(size);
-      },
-    });
+    const common = { outputNames: [...tensors], label, onBatch };
+    let batchSize = opts.batchSize;
+    let offset = 0;
+    if (ds.fixedBatch === undefined && ds.count > 1 && batchSize > 1) {
+      // One sample first, to size the batches by what they expose.
+      let perSample = 0;
+      await runBatches(session, ds, {
+        ...common, batchSize: 1, limit: 1,
+        onBatch: async (r) => {
+          perSample = tensors.reduce((sum, t) => sum + (r.outputs[t].data as Float32Array).byteLength, 0);
+          await onBatch(r);
+        },
+      });
+      batchSize = Math.max(1, Math.min(batchSize, Math.floor(EXPOSED_BATCH_BYTES / Math.max(1, perSample))));
+      offset = 1;
+    }
+    await runBatches(session, ds, { ...common, batchSize, offset });
     const { histograms, ms } = await worker.finish();
     for (const t of tensors) if (!histograms.has(t)) histograms.set(t, new TensorHistogram());
     return { histograms, forwardSeconds: forwardMs / 1000, statsSeconds: ms / 1000 };

@@ -20,13 +20,18 @@ export interface RunOptions {
   onBatch: (r: BatchResult) => void | Promise<void>;
   /** Only the first `limit` samples. */
   limit?: number;
+  /** Start at this sample (the ones before were run already). */
+  offset?: number;
   /** Names the model in errors (usually its path). */
   label: string;
 }
 
 export async function runBatches(session: Session, ds: Dataset, opts: RunOptions): Promise<void> {
+  const offset = opts.offset ?? 0;
   const count = Math.min(ds.count, opts.limit ?? ds.count);
-  for (const { start, size } of batchRanges(count, opts.batchSize, ds.fixedBatch)) {
+  for (const range of batchRanges(count - offset, opts.batchSize, ds.fixedBatch)) {
+    const { size } = range;
+    const start = range.start + offset;
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(batchFeeds(ds, start, size))) {
       feeds[name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
