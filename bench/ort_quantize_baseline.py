@@ -233,6 +233,9 @@ def summarize(task: str, out, ref=None) -> dict:
         err = float(np.sum((out.astype(np.float64) - ref["prob"]) ** 2))
         sig = float(np.sum(ref["prob"].astype(np.float64) ** 2))
         r["sqnr_db"] = round(10 * math.log10(sig / err), 2) if err > 0 else None
+        # The text mask as DBNet's post-processing binarizes it (thresh 0.3): IoU with FP32's.
+        a, b = out > 0.3, ref["prob"] > 0.3
+        r["mask_iou_vs_fp32"] = round(100.0 * float((a & b).sum()) / max(1, int((a | b).sum())), 2)
     return r | {"_prob": out}
 
 
