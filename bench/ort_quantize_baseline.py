@@ -353,6 +353,7 @@ def main() -> int:
                           "calibrator": METHOD_OPTIONS[method],
                           "options": {"quant_format": "QDQ", "per_channel": True, "activation_type": "QUInt8",
                                       "weight_type": "QInt8", "calib_batch": args.calib_batch,
+                                      "calib_samples": args.calib_samples or "all",
                                       "mem_cap_gb": args.mem_gb, "threads": args.threads},
                           "versions": versions, "prepare": {k: v for k, v in prep.items() if k != "result"}
                           | prep.get("result", {})}
