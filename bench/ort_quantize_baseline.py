@@ -293,7 +293,8 @@ def run_child(step: str, args, model: str, method: str | None) -> dict:
     log_path = os.path.join(args.out, f"{model}.{method or 'fp32'}.{step}.log")
     t0 = time.time()
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, preexec_fn=limit)
+        # cwd: quant_pre_process leaves sym_shape_infer_temp.onnx in the working directory when it fails.
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, preexec_fn=limit, cwd=args.out)
         out_b = proc.stdout.read()
         proc.stdout.close()
         # Reap it with wait4 for its own rusage: ru_maxrss is its peak RSS in KiB.
@@ -331,6 +332,7 @@ def main() -> int:
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)), flush=True)

@@ -533,7 +533,7 @@ def main() -> int:
             "cls": {"shape": list(CLS_SHAPE), "normalize": "(x/255 - 0.5) / 0.5", "pad": "0 on the right"},
             "rec": {"shape": list(REC_SHAPE), "normalize": "(x/255 - 0.5) / 0.5", "pad": "0 on the right"},
             "det": {"shape": [3, DET_SIZE, DET_SIZE], "normalize": "(x/255 - mean) / std",
-                    "mean": DET_MEAN.tolist(), "std": DET_STD.tolist()},
+                    "mean": [round(float(v), 6) for v in DET_MEAN], "std": [round(float(v), 6) for v in DET_STD]},
         },
         "files": {k: {"path": os.path.relpath(v, ROOT), "bytes": os.path.getsize(v), "sha256": sha256(v)}
                   for k, v in files.items()},
