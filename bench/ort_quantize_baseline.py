@@ -26,8 +26,10 @@ recognizer, PP-OCRv4 detector):
    bins (quantize_static cannot pass them: set by wrapping create_calibrator);
 3. evaluate the INT8 model, in another child, on the evaluation split against
    the FP32 model: cls top-1 on the labels; rec exact match of the CTC greedy
-   decoding with the labels and per-position argmax agreement with FP32; det
-   SQNR of the probability map vs FP32 (and box recall).
+   decoding with the labels and per-position argmax agreement with FP32 (over
+   all N x T positions, blanks included); det SQNR of the probability map vs
+   FP32, IoU of its text mask (probability > 0.3) with FP32's, and box recall
+   on det_eval_boxes.json.
 
 Each child runs under a memory cap, `resource.setrlimit(RLIMIT_AS)` of --mem-gb
 (address space, a little stricter than resident memory), so that a method that
