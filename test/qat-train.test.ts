@@ -150,11 +150,14 @@ test('weight fake quant equals the per-channel / per-tensor int8 quantization th
   const dims = [8, 3, 3, 3];
   const w = randoms(8 * 27, -0.7, 0.7, 11);
   for (let i = 27; i < 54; i++) w[i] = 0; // an all-zero channel
+  // A dead channel, as PP-OCRv4's recognizer has: zeros and values whose scale (/127) is subnormal, which TensorFlow flushes to 0.
+  for (let i = 54; i < 81; i++) w[i] = i % 3 === 0 ? 0 : (i % 2 ? 1 : -1) * 1e-37;
   const wt = tf.tensor(w, dims);
   const pc = quantizeWeightPerChannel(w, dims, 0);
   const wantPc = dequantizeLinearPerAxis(pc.q, dims, 0, pc.scales, pc.zeroPoints);
   const gotPc = tf.tidy(() => fakeQuantWeight(tf, wt, 0).dataSync());
   assertSameValues(gotPc, wantPc, 'per channel, axis 0');
+  assert.ok(gotPc.slice(54, 81).every((v) => v === 0), 'the subnormal channel quantizes to 0, not NaN');
   const pt = quantizeWeightPerTensor(w);
   const wantPt = dequantizeLinear(pt.q, pt.scale, pt.zeroPoint);
   const gotPt = tf.tidy(() => fakeQuantWeight(tf, wt).dataSync());

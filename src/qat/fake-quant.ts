@@ -15,7 +15,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
 import type { NativeOps } from './tf-native.js';
-import { typeRange, type QuantType } from '../quant/qparams.js';
+import { FLOAT32_TINY, typeRange, type QuantType } from '../quant/qparams.js';
 
 export interface ActivationQParams {
   scale: number;
@@ -96,7 +96,9 @@ export function fakeQuantWeight(tf: Tf, w: Tensor, axis?: number): Tensor {
     const input = args[0] as Tensor;
     const reduce = axis === undefined ? undefined : w.shape.map((_, i) => i).filter((i) => i !== axis);
     const absmax = axis === undefined ? tf.max(tf.abs(input)) : tf.max(tf.abs(input), reduce, true);
-    const scale = tf.where(tf.greater(absmax, 0), tf.div(absmax, tf.scalar(127)), tf.onesLike(absmax));
+    // A channel whose scale would be subnormal is a zero range, as the exported weights treat it: its
+    // weights quantize to 0. (Paddle's dead channels hold 1e-40s; TensorFlow flushes such a scale to 0.)
+    const scale = tf.where(tf.greaterEqual(absmax, 127 * FLOAT32_TINY), tf.div(absmax, tf.scalar(127)), tf.onesLike(absmax));
     const q = tf.clipByValue(tf.round(tf.div(input, scale)), -127, 127);
     return { value: tf.mul(q, scale), gradFunc: (dy: Tensor | Tensor[]) => [dy as Tensor] };
   });

@@ -21,7 +21,7 @@ export interface QRange {
 }
 
 /** The float32 smallest normal: ORT treats a smaller scale as a zero range. */
-const FLOAT32_TINY = 2 ** -126;
+export const FLOAT32_TINY = 2 ** -126;
 
 /**
  * Scale given to all-zero weight tensors / channels by the weight quantizers.
