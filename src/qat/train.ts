@@ -21,6 +21,7 @@ import type { Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
+import { attrInt, producerMap } from '../onnx/graph.js';
 import type { Dataset } from '../data/dataset.js';
 import { batchFeeds } from '../data/batches.js';
 import { OnnxTfGraph, tensorsFromFeeds } from './executor.js';
@@ -196,6 +197,20 @@ function setLr(opt: Optimizer, lr: number): void {
 }
 
 /** Fine-tunes the weights of `qg` with fake quantization on; returns the loss curve. */
+/**
+ * The tensor the loss reads as logits: the first graph output, or the input
+ * of the last-axis Softmax that makes it (Paddle's classifiers and
+ * recognizers end in one). Cross-entropy and the distillation KL apply their
+ * own softmax: on probabilities it would flatten every target towards
+ * uniform (the PP-OCRv4 recognizer's loss read 0.0000).
+ */
+export function lossTensor(qg: QatGraph): { name: string; softmaxAxis?: number } {
+  const out = qg.graph.outputs[0]!.name;
+  const p = producerMap(qg.model.graph!).get(out);
+  if (p?.op_type !== 'Softmax' || !p.input?.[0]) return { name: out };
+  return { name: p.input[0], softmaxAxis: attrInt(p, 'axis', -1) };
+}
+
 export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): Promise<TrainResult> {
   const { tf } = qg;
   if (ds.fixedBatch !== undefined && ds.fixedBatch !== opts.batchSize) {
@@ -208,6 +223,14 @@ export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): P
   const opt = opts.optimizer === 'sgd' ? tf.train.momentum(lr0, opts.momentum ?? 0.9) : tf.train.adam(lr0);
   const teacher = opts.labels ? undefined : new OnnxTfGraph(qg.model, tf, { trainable: () => false });
   const outName = qg.graph.outputs[0]!.name;
+  const lossInput = lossTensor(qg);
+  // Logits before the Softmax when it normalises the last axis (checked on the tensor, whose rank the graph may not say).
+  const logitsOf = (g: { forward: OnnxTfGraph['forward'] }, feeds: Record<string, Tensor>): Tensor => {
+    if (lossInput.softmaxAxis === undefined) return g.forward(feeds, { outputs: [outName] })[outName]!;
+    const r = g.forward(feeds, { outputs: [lossInput.name, outName] });
+    const z = r[lossInput.name]!;
+    return lossInput.softmaxAxis === -1 || lossInput.softmaxAxis === z.rank - 1 ? z : r[outName]!;
+  };
   const vars = qg.trainableVariables();
   const rand = mulberry32(opts.seed ?? 1);
   const resume = opts.resume;
@@ -242,11 +265,10 @@ export async function trainQat(qg: QatGraph, ds: Dataset, opts: TrainOptions): P
           const y = Int32Array.from(idx, (i) => opts.labels![i]!);
           return tf.tensor1d(y, 'int32');
         }
-        const t = teacher!.forward(feeds, { outputs: [outName] })[outName]!;
-        return tf.softmax(t);
+        return tf.softmax(logitsOf(teacher!, feeds));
       });
       const loss = opt.minimize(() => {
-        const logits = qg.forward(feeds, { outputs: [outName] })[outName]!;
+        const logits = logitsOf(qg, feeds);
         if (opts.labels) {
           const onehot = tf.oneHot(target, logits.shape[logits.shape.length - 1]!);
           return tf.losses.softmaxCrossEntropy(onehot, logits) as Scalar;

@@ -103,7 +103,8 @@ export function qatSetup(inputs: QatInputs, opts: QatOptions): QatSetup {
   if (ds.fixedBatch !== undefined && count % ds.fixedBatch !== 0) {
     throw fileError(ds.path, `${count} samples are not whole batches of ${ds.fixedBatch}`);
   }
-  const batch = ds.fixedBatch ?? trainDs.fixedBatch ?? Math.max(opts.batchSize, 100);
+  // Twice the training batch: a forward pass keeps every intermediate until the batch ends (100 lines of PP-OCRv4's recognizer took 19 GB).
+  const batch = ds.fixedBatch ?? trainDs.fixedBatch ?? 2 * opts.batchSize;
   const parity = evalDs
     ? { ds, labels: evalY, labelsPath: inputs.labels, count, batch }
     : { ds, labels: trainY, labelsPath: inputs.trainLabels, count, batch };
