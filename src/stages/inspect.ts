@@ -3,12 +3,12 @@ import type { LoadedModel } from '../onnx/model.js';
 import { graphInputs, graphOutputs, subgraphsOf, type Graph } from '../onnx/graph.js';
 import type { onnx } from '../onnx/proto/onnx.js';
 import { dimsOf, sizeOf, toNumber } from '../onnx/tensor.js';
-import { findQuantizableLayers, findSubgraphLayers, type SubgraphLayer } from '../quant/quantizable.js';
+import { findQuantizableLayers, findSubgraphLayers } from '../quant/quantizable.js';
 import { foldConstantWeights } from '../quant/passes/fold-constants.js';
 import { opsetVersion, type Model } from '../onnx/model.js';
 import { OpsetUpgradeError, TARGET_OPSET, upgradeOpset } from '../onnx/opset/upgrade.js';
 import { reportHeaderFor } from '../report/io.js';
-import type { InspectReport } from '../report/schemas/inspect.js';
+import { subgraphLayerRecord, type InspectReport } from '../report/schemas/inspect.js';
 
 /** What calibrate's upgrade-opset pass will do to a model below opset 13. */
 function opsetUpgrade(model: Model): InspectReport['opsetUpgrade'] {
@@ -59,6 +59,3 @@ function subgraphInitializers(g: Graph): onnx.ITensorProto[] {
 }
 
 /** A subgraph layer as the reports record it. */
-export function subgraphLayerRecord(l: SubgraphLayer): InspectReport['subgraphLayers'][number] {
-  return { name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params, owner: l.owner, subgraph: l.subgraph };
-}

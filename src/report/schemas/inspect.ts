@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
+import type { SubgraphLayer } from '../../quant/quantizable.js';
 
 const valueSpec = z.object({
   name: z.string(),
@@ -19,6 +20,11 @@ export const subgraphLayerSchema = z.object({
   /** The path to it from there, e.g. "If 'cond_1' then_branch". */
   subgraph: z.string(),
 });
+
+/** A layer inside an If/Loop/Scan body, as inspect and calibrate report it. */
+export function subgraphLayerRecord(l: SubgraphLayer): z.infer<typeof subgraphLayerSchema> {
+  return { name: l.name, opType: l.opType, weight: l.weight, weightShape: l.weightDims, params: l.params, owner: l.owner, subgraph: l.subgraph };
+}
 
 export const inspectReportSchema = z.object({
   schema: z.literal('qtool/inspect@1'),

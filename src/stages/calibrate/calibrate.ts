@@ -20,7 +20,6 @@ import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.j
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
-import { subgraphLayerRecord } from '../inspect.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
@@ -29,6 +28,7 @@ import { writeModelArtifact } from '../../report/write-model.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
 import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
+import { subgraphLayerRecord } from '../../report/schemas/inspect.js';
 import type { PrimaryMetric } from '../../report/schemas/output-figure.js';
 import { assignQParams, type AssignedRange } from './assign.js';
 import { selectMethod, type Selection } from './select.js';
