@@ -368,5 +368,7 @@ test('qtool run with every stage on the map (output prob in the config): the met
   const partial = report.stages.find((s) => s.name === 'partial')!;
   assert.equal(partial.drop, SQNR_CAP_DB - partial.accuracy!);
   assert.equal(report.final.metBudget, report.final.drop <= 0.5);
+  assert.match(report.final.message, / dB/, 'the messages count the budget in dB');
+  assert.doesNotMatch(report.final.message, /points/);
   checkFinal(out, report);
 });

@@ -18,6 +18,7 @@ const DIGITS = (f: string) => repoPath('samples', 'digits', f);
 test('decide: PTQ within the budget stops; partial over the budget or the float-layer cap goes on to QAT', () => {
   assert.equal(afterCalibrate(0.5, { maxDrop: 0.5 }), null);
   assert.match(afterCalibrate(0.51, { maxDrop: 0.5 })!, /drops 0\.51 points \(> budget 0\.5\)/);
+  assert.match(afterCalibrate(31, { maxDrop: 30, unit: 'dB' })!, /drops 31\.00 dB \(> budget 30\)/, 'an SQNR budget counts dB');
   assert.deepEqual(afterPartial({ drop: 0.2, floatLayers: 2 }, { maxDrop: 0.5 }), { qat: null, startFloatLayers: 2 });
   assert.deepEqual(afterPartial({ drop: 0.2, floatLayers: 2 }, { maxDrop: 0.5, maxFloatLayers: 2 }), { qat: null, startFloatLayers: 2 });
   const capped = afterPartial({ drop: 0.2, floatLayers: 3 }, { maxDrop: 0.5, maxFloatLayers: 1 });

@@ -38,6 +38,9 @@ export function sqnrValue(db: number | null): number {
   return db === null ? SQNR_CAP_DB : Math.min(SQNR_CAP_DB, Math.max(0, db));
 }
 
+/** What a drop of this metric is counted in, for messages: dB for SQNR, percentage points otherwise. */
+export const dropUnit = (metricName: string): 'dB' | 'points' => (metricName === SQNR.name ? 'dB' : 'points');
+
 /** The built-in metrics by the name reports give them. */
 export const BUILT_IN_METRICS: Record<'top1' | 'agreement' | 'sqnr', Metric> = { top1: TOP1, agreement: AGREEMENT, sqnr: SQNR };
 

@@ -7,7 +7,7 @@ import { printQatEvent } from '../qat-events.js';
 import type { RunReport } from '../../report/schemas/run.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
-import { atMost } from '../../metrics/metric.js';
+import { atMost, dropUnit } from '../../metrics/metric.js';
 import { action, emit } from '../action.js';
 
 function summary(r: RunReport, out: string): string {
@@ -18,7 +18,7 @@ function summary(r: RunReport, out: string): string {
     s.status === 'skipped' ? '' : fmt(s.seconds, 1), chalk.dim(s.reason),
   ]);
   return [
-    `${chalk.bold(r.model.path)} with ${r.config.path}: FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} % on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} points`,
+    `${chalk.bold(r.model.path)} with ${r.config.path}: ${r.metric === 'sqnr' ? 'output SQNR against FP32 (cap 100 dB)' : `FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`} on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} ${dropUnit(r.metric)}`,
     '',
     renderTable(['stage', 'status', r.metric === 'top1' ? 'top-1 %' : r.metric === 'sqnr' ? 'SQNR ≤100' : 'agree %', 'drop', 's', 'why'], rows),
     '',

@@ -16,7 +16,7 @@ import { withOutput } from '../../report/commit.js';
 import { writeModelArtifact } from '../../report/write-model.js';
 import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
-import { lowerDrop } from '../../metrics/metric.js';
+import { dropUnit, lowerDrop } from '../../metrics/metric.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import { storeLayersInFloat16 } from './fp16-layers.js';
 import { greedySearch, type Budget, type GreedyOutcome } from './greedy.js';
@@ -126,7 +126,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const chosenBytes = [latest!, best!].find((m) => m.k === outcome.chosen)!.bytes;
   const metric = scorer.metric.label;
   // SQNR's drop is in dB below the cap; the percentages' in points.
-  const unit = scorer.metric.name === 'sqnr' ? 'dB' : 'points';
+  const unit = dropUnit(scorer.metric.name);
   const layers = (n: number) => `${n} layer${n === 1 ? '' : 's'}`;
   const drop = (s: { result: PartialPoint }) => s.result.drop.toFixed(2);
   const quantized = `${names.length - chosen.floatLayers.length} of ${layers(names.length)} quantized`;

@@ -4,6 +4,8 @@ import { atMost } from '../../metrics/metric.js';
 
 export interface Budget {
   maxDrop: number;
+  /** What the drop is counted in (`dropUnit` of the metric); 'points' when not given. */
+  unit?: string;
   /** More float layers than this sends the run on to QAT (undefined: no limit). */
   maxFloatLayers?: number;
 }
@@ -20,7 +22,7 @@ const pts = (d: number) => d.toFixed(2);
 
 /** After calibrate: null when PTQ suffices, else why sensitivity and partial are needed. */
 export function afterCalibrate(drop: number, b: Budget): string | null {
-  return meets(drop, b.maxDrop) ? null : `calibrate's INT8 model drops ${pts(drop)} points (> budget ${b.maxDrop})`;
+  return meets(drop, b.maxDrop) ? null : `calibrate's INT8 model drops ${pts(drop)} ${b.unit ?? 'points'} (> budget ${b.maxDrop})`;
 }
 
 export interface PartialOutcome {
@@ -38,7 +40,7 @@ export interface AfterPartial {
 export function afterPartial(p: PartialOutcome, b: Budget): AfterPartial {
   const cap = b.maxFloatLayers ?? Infinity;
   if (!meets(p.drop, b.maxDrop)) {
-    return { qat: `partial still drops ${pts(p.drop)} points (> budget ${b.maxDrop}) with ${p.floatLayers} float layer${p.floatLayers === 1 ? '' : 's'}`, startFloatLayers: Math.min(p.floatLayers, cap) };
+    return { qat: `partial still drops ${pts(p.drop)} ${b.unit ?? 'points'} (> budget ${b.maxDrop}) with ${p.floatLayers} float layer${p.floatLayers === 1 ? '' : 's'}`, startFloatLayers: Math.min(p.floatLayers, cap) };
   }
   if (p.floatLayers > cap) {
     return { qat: `partial needs ${p.floatLayers} float layer${p.floatLayers === 1 ? "" : "s"} (> partial.maxFloatLayers ${cap})`, startFloatLayers: cap };

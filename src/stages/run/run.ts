@@ -11,7 +11,7 @@ import { loadDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { withOutput } from '../../report/commit.js';
 import { checkOpset } from '../calibrate/calibrate.js';
-import { atMost, classificationMetric, FP32_AGREEMENT } from '../../metrics/metric.js';
+import { atMost, classificationMetric, dropUnit, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
 import { runReportSchema, type RunReport, type RunStage } from '../../report/schemas/run.js';
@@ -118,6 +118,7 @@ async function runStages(
   const budget: Budget = { maxDrop: c.maxDrop, maxFloatLayers: c.partial.maxFloatLayers };
 
   const cal = await r.run(calibrateStage(f));
+  budget.unit = dropUnit(cal.metric?.name ?? 'top1');
   const needPartial = afterCalibrate(r.stages[0].drop!, budget);
   let beyond: BeyondPtq | undefined;
   if (!needPartial) {
@@ -132,10 +133,10 @@ async function runStages(
   const best = pickFinal(made, budget, (s) => !tooManyFloat(s));
   const metBudget = !interrupted && atMost(best.drop, budget.maxDrop) && !tooManyFloat(best);
   const message = interrupted
-    ? `interrupted during QAT; the best model so far (${best.name}) drops ${best.drop.toFixed(2)} points`
+    ? `interrupted during QAT; the best model so far (${best.name}) drops ${best.drop.toFixed(2)} ${budget.unit}`
     : metBudget
-      ? `${best.name}'s model is within the budget: drop ${best.drop.toFixed(2)} <= ${budget.maxDrop} points`
-      : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} points (> ${budget.maxDrop})`;
+      ? `${best.name}'s model is within the budget: drop ${best.drop.toFixed(2)} <= ${budget.maxDrop} ${budget.unit}`
+      : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} ${budget.unit} (> ${budget.maxDrop})`;
   const report: RunReport = {
     schema: 'qtool/run@1',
     ...reportHeaderFor({ path: c.model, sha256: modelSha256 }, { config: c, outDir: out }),
