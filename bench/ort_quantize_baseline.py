@@ -55,6 +55,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ASSETS = os.path.join(ROOT, "node_modules", "@gutenye", "ocr-models", "assets")
 DATA = os.path.join(ROOT, "samples", "ocr")
+# The OCR scoring samples/make_ocr_data.py measures FP32 with (numpy only).
+sys.path.insert(0, os.path.join(ROOT, "samples"))
+from ocr_scoring import ctc_greedy, det_box_recall, load_dictionary  # noqa: E402
+
 MODELS = {
     "cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx",
     "rec": "ch_PP-OCRv4_rec_infer.onnx",
@@ -177,36 +181,6 @@ def child_quantize(args) -> dict:
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=method)
     return {"calib_samples": int(len(x)), "quantize_seconds": round(time.time() - t0, 1)}
-
-
-def load_dictionary() -> list[str]:
-    """CTC classes as PaddleOCR's CTCLabelDecode builds them: blank, the dictionary, ' ' (use_space_char)."""
-    with open(os.path.join(ASSETS, "ppocr_keys_v1.txt"), encoding="utf-8") as f:
-        return ["<blank>"] + [line.rstrip("\r\n") for line in f] + [" "]
-
-
-def ctc_greedy(ids, classes: list[str]) -> list[str]:
-    """Per-position argmax ids -> strings: repeats merged, blanks (0) dropped."""
-    import numpy as np
-    out = []
-    for seq in ids:
-        keep = np.ones(len(seq), bool)
-        keep[1:] = seq[1:] != seq[:-1]
-        keep &= seq != 0
-        out.append("".join(classes[i] for i in seq[keep]))
-    return out
-
-
-def det_box_recall(prob, pages, thresh: float = 0.3) -> float:
-    """As samples/make_ocr_data.py: boxes whose area is >= 30 % above thresh."""
-    hit = total = 0
-    for p, boxes in zip(prob[:, 0], pages):
-        for b in boxes:
-            x0, y0, x1, y1 = b["box"]
-            region = p[y0:y1, x0:x1]
-            total += 1
-            hit += int(region.size > 0 and (region > thresh).mean() >= 0.3)
-    return 100.0 * hit / max(1, total)
 
 
 def summarize(task: str, out, ref=None) -> dict:

@@ -52,11 +52,12 @@ import zipfile
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from ocr_scoring import DICT_PATH, ctc_greedy, det_box_recall, load_dictionary
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "ocr")
 ASSETS = os.path.join(ROOT, "node_modules", "@gutenye", "ocr-models", "assets")
-DICT_PATH = os.path.join(ASSETS, "ppocr_keys_v1.txt")
 MODELS = {
     "cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx",
     "rec": "ch_PP-OCRv4_rec_infer.onnx",
@@ -389,24 +390,6 @@ def sha256(path: str) -> str:
 # ---------------------------------------------------------------- FP32 measurements
 
 
-def load_dictionary() -> list[str]:
-    """CTC classes as PaddleOCR's CTCLabelDecode builds them: blank, the dictionary, ' '."""
-    with open(DICT_PATH, encoding="utf-8") as f:
-        chars = [line.rstrip("\r\n") for line in f]
-    return ["<blank>"] + chars + [" "]
-
-
-def ctc_greedy(probs: np.ndarray, classes: list[str]) -> list[str]:
-    """argmax per time step, repeats merged, blanks (index 0) dropped."""
-    out = []
-    for seq in probs.argmax(axis=-1):
-        keep = np.ones(len(seq), bool)
-        keep[1:] = seq[1:] != seq[:-1]
-        keep &= seq != 0
-        out.append("".join(classes[i] for i in seq[keep]))
-    return out
-
-
 def edit_distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -420,19 +403,6 @@ def edit_distance(a: str, b: str) -> int:
 def run_model(sess, x: np.ndarray, batch: int) -> np.ndarray:
     name = sess.get_inputs()[0].name
     return np.concatenate([sess.run(None, {name: x[i:i + batch]})[0] for i in range(0, len(x), batch)])
-
-
-def det_box_recall(prob: np.ndarray, pages: list[list[dict]], thresh: float = 0.3) -> float:
-    """Share of text boxes whose area the detector marks (prob > thresh) at >= 30 %
-    (DBNet's shrunk kernels cover roughly the inner half of a line's box)."""
-    hit = total = 0
-    for p, boxes in zip(prob[:, 0], pages):
-        for b in boxes:
-            x0, y0, x1, y1 = b["box"]
-            region = p[y0:y1, x0:x1]
-            total += 1
-            hit += int(region.size > 0 and (region > thresh).mean() >= 0.3)
-    return 100.0 * hit / max(1, total)
 
 
 def measure(data: dict) -> dict:
@@ -454,7 +424,7 @@ def measure(data: dict) -> dict:
             if out.shape[-1] != len(classes):
                 fail(f"the recognizer has {out.shape[-1]} classes, the dictionary gives {len(classes)}")
             texts = data[task]["eval"]["texts"]
-            pred = ctc_greedy(out, classes)
+            pred = ctc_greedy(out.argmax(axis=-1), classes)
             exact = [p == t for p, t in zip(pred, texts)]
             nfkc = [unicodedata.normalize("NFKC", p) == t for p, t in zip(pred, texts)]
             stripped = [p.strip(" ") == t for p, t in zip(pred, texts)]
