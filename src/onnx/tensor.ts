@@ -104,6 +104,17 @@ export function tensorToArray(t: onnx.ITensorProto): DecodedTensor {
   return { type: info.name, dims, data: out };
 }
 
+/**
+ * The value of a one-element initializer (a Clip bound, a GELU constant), or
+ * undefined when `name` is not an initializer or holds more than one value.
+ */
+export function scalarOf(name: string | undefined, inits: ReadonlyMap<string, onnx.ITensorProto>): number | undefined {
+  const t = name ? inits.get(name) : undefined;
+  if (!t) return undefined;
+  const d = tensorToArray(t).data;
+  return d.length === 1 ? Number(d[0]) : undefined;
+}
+
 /** A TensorProto holding `data` as raw little-endian bytes. */
 export function makeTensor(name: string, type: ElemType, dims: readonly number[], data: TypedArray): onnx.TensorProto {
   if (data.length !== sizeOf(dims)) throw new Error(`makeTensor ${name}: ${data.length} values for dims [${dims}]`);

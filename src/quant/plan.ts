@@ -2,6 +2,7 @@
 // Runtime's QDQ quantizer: every float activation read or written by a
 // quantized node, so ORT can fuse DQ -> op -> Q into integer kernels.
 import { constantTensors, consumerMap, graphOutputs, initializerMap, producerMap, attrFloat, type Graph, type Node } from '../onnx/graph.js';
+import { scalarOf } from '../onnx/tensor.js';
 import { inferElemTypes } from '../onnx/types.js';
 import { findQuantizableLayers, type QuantLayer } from './quantizable.js';
 
@@ -83,12 +84,7 @@ function clipFoldable(n: Node, inits: ReturnType<typeof initializerMap>): boolea
   if (n.op_type === 'Relu') return true;
   // Clip(0, hi): the lower bound must be exactly 0 so the uint8 range starts there.
   const minName = n.input?.[1];
-  if (minName) {
-    const t = inits.get(minName);
-    if (!t) return false;
-    const v = t.raw_data?.length === 4 ? new DataView(t.raw_data.buffer, t.raw_data.byteOffset, 4).getFloat32(0, true) : t.float_data?.[0];
-    return v === 0;
-  }
+  if (minName) return scalarOf(minName, inits) === 0;
   return attrFloat(n, 'min', -Infinity) === 0;
 }
 

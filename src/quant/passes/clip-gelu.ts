@@ -2,8 +2,8 @@
 // that a max range keeps resolution for the small negative values GELU emits.
 import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
-import { consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
-import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
+import { consumerMap, graphOutputs, initializerMap, producerMap } from '../../onnx/graph.js';
+import { makeTensor, scalarOf } from '../../onnx/tensor.js';
 import { renameOuterReads } from '../../onnx/rewrite.js';
 import { z } from 'zod';
 import type { PassRecord, QuantPass } from './pass.js';
@@ -27,13 +27,6 @@ export function parseClipActivation(spec: string): number {
   return Number(m[1]);
 }
 
-function scalarValue(name: string, inits: ReturnType<typeof initializerMap>, producers: Map<string, Node>): number | undefined {
-  const t = inits.get(name) ?? producers.get(name)?.attribute?.find((a) => a.name === 'value')?.t ?? undefined;
-  if (!t) return undefined;
-  const d = tensorToArray(t).data;
-  return d.length === 1 ? Number(d[0]) : undefined;
-}
-
 /**
  * Output tensors of GELU: the Gelu op, and the erf pattern PyTorch writes,
  * x * (1 + erf(x / sqrt2)) * 0.5 (Div or Mul by 1/sqrt2; the 0.5 on either side).
@@ -52,7 +45,7 @@ function findGeluOutputs(g: onnx.IGraphProto): string[] {
     if (n.op_type !== 'Erf') continue;
     const scaled = producers.get(n.input![0]);
     if (!scaled || (scaled.op_type !== 'Div' && scaled.op_type !== 'Mul')) continue;
-    const k = scalarValue(scaled.input![1], inits, producers);
+    const k = scalarOf(scaled.input![1], inits);
     if (k === undefined || Math.abs((scaled.op_type === 'Div' ? 1 / k : k) - Math.SQRT1_2) > 1e-3) continue;
     const x = scaled.input![0];
     const add = only(n.output![0], 'Add');
@@ -61,7 +54,7 @@ function findGeluOutputs(g: onnx.IGraphProto): string[] {
     if (!mul) continue;
     // Either x * (1 + erf) then * 0.5, or (0.5 * x) * (1 + erf).
     const half = only(mul.output![0], 'Mul');
-    const halfValue = half ? scalarValue(half.input!.find((i) => i !== mul.output![0])!, inits, producers) : undefined;
+    const halfValue = half ? scalarOf(half.input!.find((i) => i !== mul.output![0]), inits) : undefined;
     if (mul.input!.includes(x) && half && halfValue === 0.5) out.push(half.output![0]);
     else out.push(mul.output![0]);
   }

@@ -10,23 +10,16 @@ import { onnx } from '../../onnx/proto/onnx.js';
 import { cloneModel, type Model } from '../../onnx/model.js';
 import { attrFloat, consumerMap, graphOutputs, initializerMap, producerMap, type Node } from '../../onnx/graph.js';
 import { dropUnusedInitializers } from '../../onnx/rewrite.js';
-import { tensorToArray } from '../../onnx/tensor.js';
+import { scalarOf } from '../../onnx/tensor.js';
 import { NO_PARAMS, type NoParams, type QuantPass } from './pass.js';
 
 type Inits = ReturnType<typeof initializerMap>;
-
-function scalar(name: string | undefined, inits: Inits): number | undefined {
-  const t = name ? inits.get(name) : undefined;
-  if (!t) return undefined;
-  const d = tensorToArray(t).data;
-  return d.length === 1 ? Number(d[0]) : undefined;
-}
 
 const near = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
 /** Clip's bounds: inputs from opset 11, attributes before. */
 function clipBounds(n: Node, inits: Inits): [number | undefined, number | undefined] {
-  if ((n.input?.length ?? 0) > 1) return [scalar(n.input![1], inits), scalar(n.input![2], inits)];
+  if ((n.input?.length ?? 0) > 1) return [scalarOf(n.input![1], inits), scalarOf(n.input![2], inits)];
   return [attrFloat(n, 'min', -Infinity), attrFloat(n, 'max', Infinity)];
 }
 
@@ -46,8 +39,8 @@ function findHardSwishes(g: onnx.IGraphProto): HardSwish[] {
   const onlyInto = (t: string, n: Node) => !outputs.has(t) && (consumers.get(t) ?? []).length === 1 && consumers.get(t)![0] === n;
   const found: HardSwish[] = [];
   for (const last of g.node ?? []) {
-    const isDiv = last.op_type === 'Div' && near(scalar(last.input?.[1], inits), 6);
-    const isMulSixth = last.op_type === 'Mul' && last.input!.some((i) => near(scalar(i, inits), 1 / 6));
+    const isDiv = last.op_type === 'Div' && near(scalarOf(last.input?.[1], inits), 6);
+    const isMulSixth = last.op_type === 'Mul' && last.input!.some((i) => near(scalarOf(i, inits), 1 / 6));
     if (!isDiv && !isMulSixth) continue;
     const mul = producers.get(isDiv ? last.input![0]! : last.input!.find((i) => !inits.has(i))!);
     if (!mul || mul.op_type !== 'Mul' || !onlyInto(mul.output![0]!, last)) continue;
@@ -60,7 +53,7 @@ function findHardSwishes(g: onnx.IGraphProto): HardSwish[] {
       const x = mul.input![a]!;
       if (!add || add.op_type !== 'Add' || !onlyInto(add.output![0]!, clip)) continue;
       const three = add.input!.find((i) => i !== x);
-      if (!add.input!.includes(x) || !near(scalar(three, inits), 3)) continue;
+      if (!add.input!.includes(x) || !near(scalarOf(three, inits), 3)) continue;
       found.push({ x, nodes: [add, clip, mul, last], output: last.output![0]! });
       break;
     }
