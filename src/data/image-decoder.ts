@@ -109,7 +109,7 @@ export class ImageDecoder {
         const range = this.inFlight.get(r.id)!;
         this.inFlight.delete(r.id);
         if (r.id === id) {
-          if ('error' in r) throw fileError(r.error.file, `cannot read this image (${r.error.message})`);
+          if ('error' in r) throw fileError(r.error.file, r.error.unreadable ? `cannot read this image (${r.error.message})` : r.error.message);
           return r.data;
         }
         if ('data' in r) {

@@ -16,7 +16,8 @@ export interface WorkerSetup {
 export type DecodeRequest = { id: number; files: string[] };
 export type DecodeResult =
   | { id: number; data: Float32Array }
-  | { id: number; error: { file: string; message: string } };
+  /** `unreadable`: sharp could not decode the file; otherwise the image does not fit the preprocessing. */
+  | { id: number; error: { file: string; message: string; unreadable: boolean } };
 
 const { port, signal, preprocess: p, target } = workerData as WorkerSetup;
 const { default: sharp } = await import('sharp');
@@ -27,22 +28,25 @@ function post(m: DecodeResult, transfer: ArrayBuffer[] = []): void {
   Atomics.notify(signal, 0);
 }
 
+/** An image that decodes but does not fit the preprocessing. */
+class Misfit extends Error {}
+
 /** sharp's message, first line only, without its "Input file ..." boilerplate. */
-function why(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.replace(/^Input file /, '');
+function why(e: unknown): { message: string; unreadable: boolean } {
+  return { message: String((e as Error)?.message ?? e).split('\n')[0]!.replace(/^Input file /, ''), unreadable: !(e instanceof Misfit) };
 }
 
 async function decodeInto(file: string, dst: Float32Array, offset: number): Promise<void> {
   const meta = await sharp(file).metadata();
   const g = planGeometry({ width: meta.width!, height: meta.height! }, p, target);
-  if (typeof g === 'string') throw new Error(g);
+  if (typeof g === 'string') throw new Misfit(g);
   let img = sharp(file).removeAlpha();
   img = p.channels === 'gray' ? img.toColourspace('b-w') : img.toColourspace('srgb');
   if (g.resize) img = img.resize(g.resize.width, g.resize.height, { fit: 'fill', kernel: p.interpolation });
   if (g.crop) img = img.extract(g.crop);
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const c = channelCount(p);
-  if (info.channels !== c) throw new Error(`decoded to ${info.channels} channels, expected ${c}`);
+  if (info.channels !== c) throw new Misfit(`decoded to ${info.channels} channels, expected ${c}`);
   writePixels(dst, offset, data, info.width, g.out, g.pad, p);
 }
 
@@ -53,6 +57,6 @@ port.on('message', async ({ id, files }: DecodeRequest) => {
   // sharp runs the files in parallel on libuv's pool; the first failing file (in order) is reported.
   const errors = await Promise.all(files.map((file, i) => decodeInto(file, data, i * perSample).then(() => undefined, (e: unknown) => why(e))));
   const bad = errors.findIndex((e) => e !== undefined);
-  if (bad >= 0) post({ id, error: { file: files[bad]!, message: errors[bad]! } });
+  if (bad >= 0) post({ id, error: { file: files[bad]!, ...errors[bad]! } });
   else post({ id, data }, [data.buffer as ArrayBuffer]);
 });

@@ -36,8 +36,8 @@ export const channelCount = (p: Preprocess): number => (p.channels === 'gray' ? 
 /** `key: problem` for the first issue, naming an unknown key by its name. */
 function issueText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
-    const where = issue.path.length ? `${issue.path.join('.')}.` : '';
-    return `unknown preprocessing key '${where}${issue.keys[0]}' (expected ${Object.keys(preprocessSchema.shape).join(', ')})`;
+    if (issue.path.length) return `unknown preprocessing key '${issue.path.join('.')}.${issue.keys[0]}'`;
+    return `unknown preprocessing key '${issue.keys[0]}' (expected ${Object.keys(preprocessSchema.shape).join(', ')})`;
   }
   return `${issue.path.join('.') || '(top level)'}: ${issue.message}`;
 }
