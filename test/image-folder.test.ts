@@ -177,3 +177,19 @@ test('bad preprocessing is one line naming the file and the key', () => {
   // Another size without a resize: named, never silently reshaped.
   badInput(['eval', RESNET, '--data', images('formats'), '--preprocess', DIGITS_PRE], /photo\.jpg: is 12x9 \(W x H\); the model takes 28x28: add "resize"/);
 });
+
+test('a config gives the preprocessing inline or as a file; errors name the config and the key', () => {
+  const dir = tempDir();
+  const config = (preprocess: unknown) => {
+    const p = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(p, JSON.stringify({ model: RESNET, data: { calibration: DIGITS, eval: DIGITS, preprocess }, maxDrop: 1 }));
+    return p;
+  };
+  const inline = runQtool(['eval', '--config', config({ channels: 'gray' }), '--json']);
+  assert.equal(inline.code, 0, inline.stderr);
+  const file = runQtool(['eval', '--config', config(DIGITS_PRE), '--json']);
+  assert.equal(file.code, 0, file.stderr);
+  assert.equal((JSON.parse(inline.stdout) as { top1: number }).top1, (JSON.parse(file.stdout) as { top1: number }).top1);
+  const bad = config({ channels: 'gray', flip: true });
+  badInput(['eval', '--config', bad], new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: data\\.preprocess: unknown preprocessing key 'flip'`));
+});

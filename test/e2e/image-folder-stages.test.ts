@@ -2,7 +2,7 @@
 // PNG digits written by Pillow), its class subfolders as labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectBadInput, repoPath, runQtool, tempDir } from '../lib/helpers.js';
 
@@ -51,4 +51,19 @@ test('a folder with no labels of its own needs --train-labels or --distill for Q
   assert.equal(runQtool(['calibrate', RESNET, '--data', dir, '--preprocess', DIGITS_PRE, '--method', 'max', '--out', out]).code, 0);
   expectBadInput('qat-finetune', [RESNET, '--calibration', join(out, 'calibration.json'), '--train', dir, '--preprocess', DIGITS_PRE, '--epochs', '1'],
     /give --train-labels Y or --distill \(.* has no labels of its own\)/, join(tempDir(), 'o'));
+});
+
+test('qtool run takes an image folder and reuses its stages while the folder is unchanged', () => {
+  const dir = tempDir();
+  const config = join(dir, 'run.json');
+  writeFileSync(config, JSON.stringify({
+    model: RESNET, data: { calibration: DIGITS, eval: DIGITS, preprocess: DIGITS_PRE }, maxDrop: 5, calibrate: { method: 'max' },
+  }));
+  const out = join(dir, 'out');
+  const first = runQtool(['run', config, '--out', out, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const again = runQtool(['run', config, '--out', out, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  const stages = (JSON.parse(again.stdout) as { stages: { name: string; status: string }[] }).stages;
+  assert.equal(stages.find((s) => s.name === 'calibrate')!.status, 'reused');
 });
