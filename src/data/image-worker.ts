@@ -2,6 +2,7 @@
 // and turns pixels into float32, while the main thread runs onnxruntime.
 // Results go back on a MessagePort, buffers transferred, and a shared
 // counter is bumped so that a main thread blocked in Atomics.wait wakes up.
+import { readFile } from 'node:fs/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { channelCount, planGeometry, writePixels, type Preprocess, type Size } from './preprocess.js';
 
@@ -21,6 +22,8 @@ export type DecodeResult =
 
 const { port, signal, preprocess: p, target } = workerData as WorkerSetup;
 const { default: sharp } = await import('sharp');
+// Every image is seen once per pass: libvips' operation cache would only hold memory.
+sharp.cache(false);
 
 function post(m: DecodeResult, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
@@ -37,13 +40,16 @@ function why(e: unknown): { message: string; unreadable: boolean } {
 }
 
 async function decodeInto(file: string, dst: Float32Array, offset: number): Promise<void> {
-  const meta = await sharp(file).metadata();
+  // The file is read once; its header gives the size the geometry depends on, then the same instance decodes.
+  const img = sharp(await readFile(file));
+  const meta = await img.metadata();
   const g = planGeometry({ width: meta.width!, height: meta.height! }, p, target);
   if (typeof g === 'string') throw new Misfit(g);
-  let img = sharp(file).removeAlpha();
-  img = p.channels === 'gray' ? img.toColourspace('b-w') : img.toColourspace('srgb');
-  if (g.resize) img = img.resize(g.resize.width, g.resize.height, { fit: 'fill', kernel: p.interpolation });
-  if (g.crop) img = img.extract(g.crop);
+  img.removeAlpha();
+  if (p.channels === 'gray') img.toColourspace('b-w');
+  else img.toColourspace('srgb');
+  if (g.resize) img.resize(g.resize.width, g.resize.height, { fit: 'fill', kernel: p.interpolation });
+  if (g.crop) img.extract(g.crop);
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const c = channelCount(p);
   if (info.channels !== c) throw new Misfit(`decoded to ${info.channels} channels, expected ${c}`);
