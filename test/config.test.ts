@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/load.js';
 import type { OptionTable } from '../src/config/options.js';
 import { calibrateSectionSchema, configSchema, partialSectionSchema, qatSectionSchema, sensitivitySectionSchema } from '../src/config/schema.js';
 import { CALIBRATE_OPTIONS } from '../src/config/options/calibrate.js';
+import { DATA_SOURCE_OPTIONS } from '../src/config/options/data.js';
 import { SENSITIVITY_OPTIONS } from '../src/config/options/sensitivity.js';
 import { PARTIAL_OPTIONS } from '../src/config/options/partial.js';
 import { QAT_OPTIONS } from '../src/config/options/qat.js';
@@ -128,22 +129,25 @@ interface Stage {
   required: string[];
 }
 
+/** The data source flags every data-taking command has (src/config/options/data.ts), outside the stage tables. */
+const DATA_SOURCE = Object.keys(DATA_SOURCE_OPTIONS);
+
 const stages: Stage[] = [
   {
     command: 'calibrate', register: registerCalibrate, table: CALIBRATE_OPTIONS, schema: calibrateSectionSchema,
-    others: ['data', 'eval', 'labels', 'out', 'json'], required: ['--data', 'd.npy'],
+    others: ['data', ...DATA_SOURCE, 'eval', 'labels', 'out', 'json'], required: ['--data', 'd.npy'],
   },
   {
     command: 'sensitivity', register: registerSensitivity, table: SENSITIVITY_OPTIONS, schema: sensitivitySectionSchema,
-    others: ['calibration', 'data', 'labels', 'out', 'json'], required: ['--calibration', 'c.json', '--data', 'd.npy'],
+    others: ['calibration', 'data', 'labels', ...DATA_SOURCE, 'out', 'json'], required: ['--calibration', 'c.json', '--data', 'd.npy'],
   },
   {
     command: 'partial', register: registerPartial, table: PARTIAL_OPTIONS, schema: partialSectionSchema,
-    others: ['calibration', 'sensitivity', 'data', 'labels', 'out', 'json'], required: ['--calibration', 'c.json', '--sensitivity', 's.json', '--data', 'd.npy'],
+    others: ['calibration', 'sensitivity', 'data', 'labels', ...DATA_SOURCE, 'out', 'json'], required: ['--calibration', 'c.json', '--sensitivity', 's.json', '--data', 'd.npy'],
   },
   {
     command: 'qat-finetune', register: registerQat, table: QAT_OPTIONS, schema: qatSectionSchema,
-    others: ['calibration', 'partial', 'train', 'trainLabels', 'eval', 'labels', 'out', 'resume', 'json'], required: ['--calibration', 'c.json', '--train', 't.npy'],
+    others: ['calibration', 'partial', 'train', 'trainLabels', ...DATA_SOURCE, 'eval', 'labels', 'out', 'resume', 'json'], required: ['--calibration', 'c.json', '--train', 't.npy'],
   },
 ];
 

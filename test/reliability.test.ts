@@ -529,8 +529,8 @@ test('7. partial refuses a sensitivity.json measured with another calibration, n
 // ---------------------------------------------------------------- smaller items
 
 test('a directory as --data says so', () => {
-  oneLine(qtool(['eval', MLP, '--data', repoPath('samples', 'digits')]), /digits: is a directory; use a \.npy .* or \.npz/);
-  oneLine(qtool(['calibrate', MLP, '--data', repoPath('samples', 'digits'), '--out', join(tempDir(), 'o')]), /digits: is a directory/);
+  oneLine(qtool(['eval', MLP, '--data', repoPath('samples', 'digits')]), /digits: is a folder without PNG, JPEG or WebP images; --data takes a \.npy or \.npz file/);
+  oneLine(qtool(['calibrate', MLP, '--data', repoPath('samples', 'digits'), '--out', join(tempDir(), 'o')]), /digits: is a folder without PNG, JPEG or WebP images/);
 });
 
 test('qtool run checks its inputs before the first stage: the error is the first and only line', () => {

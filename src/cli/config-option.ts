@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import type { OptionTable } from '../config/options.js';
 import { SECTION_OPTIONS, type Config, type SectionName } from '../config/schema.js';
 import { InputError } from '../util/errors.js';
+import { DATA_SOURCE_OPTIONS } from '../config/options/data.js';
 
 interface FileSource {
   /** The file for this option from the config (and the command's --out folder). */
@@ -79,6 +80,9 @@ function addConfigOption(cmd: Command, b: Binding): void {
         if (table[key]?.flags === undefined || v === undefined || typed(key)) continue;
         if (!byKey.has(key)) throw new InputError(`${file}: ${b.section}.${key}: not an option of qtool ${cmd.name()}`);
         set(key, v);
+      }
+      for (const key of Object.keys(DATA_SOURCE_OPTIONS) as (keyof typeof DATA_SOURCE_OPTIONS)[]) {
+        if (byKey.has(key) && c.data[key] !== undefined && !typed(key)) set(key, c.data[key]);
       }
       const out = String(action.getOptionValue('out') ?? 'qtool-out');
       for (const [key, src] of Object.entries(b.files)) {

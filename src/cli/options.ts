@@ -4,6 +4,8 @@
 // shape a config file's section has, for the stage's own mapping to options.
 import { Option, type Command } from 'commander';
 import type { OptionTable, Section } from '../config/options.js';
+import { DATA_SOURCE_OPTIONS } from '../config/options/data.js';
+import type { DataSourceOptions } from '../data/dataset.js';
 
 /**
  * Adds the table's options to `cmd`, all of them in table order or `keys` in
@@ -40,4 +42,11 @@ export function sectionOf<T extends OptionTable>(table: T, cmd: Command): Sectio
     else if (given(key)) section[key] = cmd.getOptionValue(key);
   }
   return section as Section<T>;
+}
+
+/** The data source flags (or the config's data keys) as loadDataset's options. */
+export function dataSourceOf(cmd: Command): DataSourceOptions {
+  const s = sectionOf(DATA_SOURCE_OPTIONS, cmd);
+  const inline = typeof s.preprocess === 'object';
+  return { ...s, ...(inline && { preprocessWhere: `${String(cmd.getOptionValue('config'))}: data.preprocess` }) };
 }

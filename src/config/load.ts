@@ -69,15 +69,19 @@ function fromConfig(configDir: string, p: string): string {
   return rel === '' ? '.' : isAbsolute(rel) || rel.startsWith('..') ? abs : rel;
 }
 
-function checkFile(configPath: string, key: string, p: string): void {
+function checkFile(configPath: string, key: string, p: string, folderToo = false): void {
   let isFile = false;
   try {
-    isFile = statSync(p).isFile();
+    const s = statSync(p);
+    isFile = s.isFile() || (folderToo && s.isDirectory());
   } catch {
     throw fileError(configPath, `${key}: no such file '${p}'`);
   }
   if (!isFile) throw fileError(configPath, `${key}: '${p}' is not a file`);
 }
+
+/** Data keys that may name an image folder. */
+const DATA_KEYS = new Set(['calibration', 'eval', 'train']);
 
 export function loadConfig(path: string): LoadedConfig {
   const bytes = readInputFile(path);
@@ -88,13 +92,18 @@ export function loadConfig(path: string): LoadedConfig {
   const dir = dirname(path);
   const model = fromConfig(dir, c.model);
   checkFile(path, 'model', model);
-  const data: Config['data'] = { calibration: '' };
-  for (const [k, v] of Object.entries(c.data) as [keyof Config['data'], string | undefined][]) {
-    if (v === undefined) continue;
-    data[k] = fromConfig(dir, v);
-    checkFile(path, `data.${k}`, data[k]!);
+  const data: Record<string, unknown> = { calibration: '' };
+  for (const [k, v] of Object.entries(c.data)) {
+    // maxLength, and a preprocessing spec given inline, are values, not files.
+    if (typeof v !== 'string') {
+      if (v !== undefined) data[k] = v;
+      continue;
+    }
+    const p = fromConfig(dir, v);
+    checkFile(path, `data.${k}`, p, DATA_KEYS.has(k));
+    data[k] = p;
   }
   if (data.evalLabels && !data.eval) throw fileError(path, 'data.evalLabels: given without data.eval');
   if (data.trainLabels && !data.train) throw fileError(path, 'data.trainLabels: given without data.train');
-  return { path, sha256: sha256(bytes), config: { ...c, model, data } };
+  return { path, sha256: sha256(bytes), config: { ...c, model, data: data as Config['data'] } };
 }

@@ -9,6 +9,7 @@ import { CALIBRATE_OPTIONS } from './options/calibrate.js';
 import { SENSITIVITY_OPTIONS } from './options/sensitivity.js';
 import { PARTIAL_OPTIONS } from './options/partial.js';
 import { QAT_OPTIONS } from './options/qat.js';
+import { DATA_SOURCE_OPTIONS } from './options/data.js';
 
 const path = z.string().min(1, 'expected a file path');
 
@@ -34,6 +35,7 @@ export const configSchema = z.object({
     evalLabels: path.optional(),
     train: path.optional(),
     trainLabels: path.optional(),
+    ...sectionSchema(DATA_SOURCE_OPTIONS).shape,
   }).strict(),
   /** The accuracy budget: the largest drop against FP32, in percentage points. */
   maxDrop: accuracyPointsSchema,

@@ -5,14 +5,18 @@
 // A .npz is read whole (its members may be compressed) and batches are views
 // of it. A .npy stays on disk: loadDataset checks it by streaming over it in
 // bounded chunks, and every batch is read (and converted) when asked for, so
-// memory does not grow with the size of the dataset.
+// memory does not grow with the size of the dataset. An image folder
+// (image-folder.ts) and a text file (text-dataset.ts) are datasets too: their
+// samples are decoded or tokenized by the source, then checked the same way.
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileError } from '../util/errors.js';
-import type { Dim, ValueSpec } from '../onnx/graph.js';
+import { embeddingRows, graphInputs, type Dim, type Graph, type ValueSpec } from '../onnx/graph.js';
 import { sizeOf, type TypedArray } from '../onnx/tensor.js';
 import { dtypeBytes, openNpy, readNpyElements, readNpyRows, type NdArray, type NpyDtype, type NpyFile } from './npy.js';
 import { readNpz } from './npz.js';
+import { openImageFolder } from './image-folder.js';
+import { openTextFile, TEXT_EXTENSIONS } from './text-dataset.js';
 import { checkConvertible, checkFinite, convertForInput, convertedType, convertValues, NonFiniteCount } from './convert.js';
 
 export interface DatasetInput {
@@ -34,8 +38,33 @@ export interface DatasetInput {
   rows(start: number, size: number): TypedArray;
 }
 
+/** Labels a data source gives itself (an image folder's class subfolders). */
+export interface FolderLabels {
+  values: Int32Array;
+  /** Class names by class id. */
+  classes: string[];
+  /** Where they come from (the folder), for messages and reports. */
+  source: string;
+}
+
+/** How to read data that is not arrays: an image folder's preprocessing, a text file's tokenizer. */
+export interface DataSourceOptions {
+  /** A preprocessing JSON file, or the spec itself (the config's data.preprocess). */
+  preprocess?: string | object;
+  /** Names an inline spec in errors (the config file and key). */
+  preprocessWhere?: string;
+  /** A Hugging Face tokenizer.json. */
+  tokenizer?: string;
+  /** Pad and truncate every text to this many tokens (overrides the tokenizer file's). */
+  maxLength?: number;
+  /** Input name -> rows of the embedding it indexes (embeddingRows), to refuse a tokenizer for another model. */
+  vocabRows?: Map<string, number>;
+}
+
 export interface Dataset {
   path: string;
+  /** The source's own labels, if it has them (an image folder with class subfolders). */
+  labels?: FolderLabels;
   /** Number of samples (axis 0 of every array). */
   count: number;
   /** In the model's input order. */
@@ -55,9 +84,15 @@ export function dimsText(dims: readonly Dim[] | null): string {
 
 const quoted = (names: string[]): string => names.map((n) => `'${n}'`).join(', ');
 
-/** Reads `.npy` (single-input models) or `.npz` (one array per input) and checks it against `inputs`. */
-export function loadDataset(path: string, inputs: ValueSpec[]): Dataset {
+/**
+ * Reads `.npy` (single-input models), `.npz` (one array per input), an image
+ * folder (with `source.preprocess`) or a text file (with `source.tokenizer`)
+ * and checks it against `inputs`.
+ */
+export function loadDataset(path: string, inputs: ValueSpec[], source: DataSourceOptions = {}): Dataset {
   if (inputs.length === 0) throw new Error('loadDataset: the model has no inputs'); // decodeModel rejects such models
+  if (isDirectory(path)) return imageDataset(path, inputs, source);
+  if (TEXT_EXTENSIONS.includes(extname(path).toLowerCase())) return textDataset(path, inputs, source);
   const sources = openSources(path, inputs);
   const pairs = inputs.map((spec) => ({ spec, src: sources.get(spec.name)! }));
 
@@ -73,6 +108,32 @@ export function loadDataset(path: string, inputs: ValueSpec[]): Dataset {
 
   const checked = pairs.map(({ spec, src }) => (src.kind === 'memory' ? memoryInput(path, spec, src.array) : diskInput(path, spec, src.file)));
   return fixedBatch === undefined ? { path, count, inputs: checked } : { path, count, inputs: checked, fixedBatch };
+}
+
+function imageDataset(path: string, inputs: ValueSpec[], source: DataSourceOptions): Dataset {
+  if (inputs.length !== 1) {
+    throw fileError(path, `is an image folder, which feeds one input; the model has ${inputs.length} (${quoted(inputs.map((i) => i.name))})`);
+  }
+  const { count, input, labels } = openImageFolder(path, inputs[0]!, source.preprocess, source.preprocessWhere);
+  return checkedSource(path, inputs, count, [input], labels);
+}
+
+function textDataset(path: string, inputs: ValueSpec[], source: DataSourceOptions): Dataset {
+  if (source.tokenizer === undefined) throw fileError(path, 'is a text file; give --tokenizer tokenizer.json (or data.tokenizer in the config)');
+  const { count, arrays } = openTextFile(path, inputs, source.tokenizer, source.maxLength, source.vocabRows);
+  return checkedSource(path, inputs, count, inputs.map((spec) => memoryInput(path, spec, arrays.get(spec.name)!)));
+}
+
+/** A source's inputs after the checks every dataset gets. */
+function checkedSource(path: string, specs: ValueSpec[], count: number, inputs: DatasetInput[], labels?: FolderLabels): Dataset {
+  specs.forEach((spec, k) => checkShape(path, spec, inputs[k]!.shape));
+  const fixedBatch = fixedBatchOf(path, specs, count);
+  return { path, count, inputs, ...(fixedBatch !== undefined && { fixedBatch }), ...(labels && { labels }) };
+}
+
+/** loadDataset for `graph`'s inputs, with what a text source checks against the model. */
+export function loadModelDataset(path: string, graph: Graph, source: DataSourceOptions = {}): Dataset {
+  return loadDataset(path, graphInputs(graph), { ...source, vocabRows: embeddingRows(graph) });
 }
 
 /** Bytes of file data (and, separately, of converted data) one validation step holds at most. */
@@ -150,8 +211,7 @@ function openSources(path: string, inputs: ValueSpec[]): Map<string, Source> {
     }
     return new Map([...arrays].map(([name, array]) => [name, { kind: 'memory', shape: array.shape, array }]));
   }
-  if (isDirectory(path)) throw fileError(path, 'is a directory; use a .npy (one model input) or .npz (one array per model input) file');
-  throw fileError(path, `unsupported data file type '${ext || '(none)'}'; use .npy (one model input) or .npz (one array per model input)`);
+  throw fileError(path, `unsupported data file type '${ext || '(none)'}'; use .npy (one model input), .npz (one array per model input), an image folder or a text file (${TEXT_EXTENSIONS.join(', ')})`);
 }
 
 function isDirectory(path: string): boolean {

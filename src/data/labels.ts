@@ -1,6 +1,7 @@
 // Labels: integer class ids, one per sample, in a .npy of shape (N,) or (N, 1).
 import { fileError } from '../util/errors.js';
 import { readNpy } from './npy.js';
+import type { Dataset } from './dataset.js';
 
 const INTEGER_DTYPES = new Set(['int64', 'int32', 'int16', 'int8', 'uint16', 'uint8']);
 
@@ -37,4 +38,14 @@ export function checkLabelRange(labels: Int32Array, numClasses: number, path: st
     const v = labels[i]!;
     if (v < 0 || v >= numClasses) throw fileError(path, `label ${v} at index ${i} is outside the model's ${numClasses} classes`);
   }
+}
+
+/**
+ * The labels of `ds`: the labels file's when one is given, else the dataset's
+ * own (an image folder's class subfolders), with the path that names them.
+ */
+export function labelsFor(ds: Dataset, path?: string): { labels?: Int32Array; path?: string } {
+  if (path) return { labels: loadLabels(path, ds.count, ds.path), path };
+  if (ds.labels) return { labels: ds.labels.values, path: ds.labels.source };
+  return {};
 }

@@ -30,6 +30,29 @@ export function graphInputs(g: Graph): ValueSpec[] {
   return (g.input ?? []).filter((i) => !inits.has(i.name)).map(valueSpec);
 }
 
+/**
+ * Graph input -> rows of the embedding table it indexes (a Gather of an
+ * initializer, reading the input directly or through a Cast): the largest id
+ * it can take plus one. Inputs that index nothing are left out.
+ */
+export function embeddingRows(g: Graph): Map<string, number> {
+  const inputs = new Set(graphInputs(g).map((i) => i.name));
+  const inits = initializerMap(g);
+  const producers = producerMap(g);
+  const out = new Map<string, number>();
+  for (const n of g.node ?? []) {
+    if (n.op_type !== 'Gather' || attrInt(n, 'axis', 0) !== 0) continue;
+    const table = inits.get(n.input?.[0] ?? '');
+    let idx = n.input?.[1] ?? '';
+    const cast = producers.get(idx);
+    if (cast?.op_type === 'Cast') idx = cast.input?.[0] ?? '';
+    if (!table?.dims?.length || !inputs.has(idx)) continue;
+    const rows = Number(table.dims[0]);
+    out.set(idx, Math.min(rows, out.get(idx) ?? rows));
+  }
+  return out;
+}
+
 export function graphOutputs(g: Graph): ValueSpec[] {
   return (g.output ?? []).map(valueSpec);
 }

@@ -2,8 +2,8 @@
 // follows a reference (FP32) model on the same inputs.
 import { loadModel, type LoadedModel } from '../onnx/model.js';
 import { graphInputs, type ValueSpec } from '../onnx/graph.js';
-import { dimsText, loadDataset } from '../data/dataset.js';
-import { checkLabelRange, loadLabels } from '../data/labels.js';
+import { dimsText, loadModelDataset, type DataSourceOptions } from '../data/dataset.js';
+import { checkLabelRange, labelsFor } from '../data/labels.js';
 import { fileError, InputError } from '../util/errors.js';
 import { reportHeaderFor } from '../report/io.js';
 import type { EvalReport } from '../report/schemas/eval.js';
@@ -18,6 +18,8 @@ export interface EvalInputs {
   data: string;
   labels?: string;
   reference?: string;
+  /** How to read an image folder or a text file (preprocessing, tokenizer). */
+  source?: DataSourceOptions;
 }
 
 export interface EvalOptions {
@@ -70,16 +72,16 @@ function scoreOutputs(out: ModelOutputs, against: { labels?: Int32Array; referen
 
 export async function evalModel(inputs: EvalInputs, opts: EvalOptions): Promise<EvalReport> {
   const model = loadModel(inputs.model);
-  const ds = loadDataset(inputs.data, graphInputs(model.model.graph!));
+  const ds = loadModelDataset(inputs.data, model.model.graph!, inputs.source);
   const reference = inputs.reference ? loadReference(inputs.reference, model) : undefined;
   // Count checks before any forward pass; the class range once outputs are known.
-  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const { labels, path: labelsPath } = labelsFor(ds, inputs.labels);
   const out = await collectOutputs(model.bytes, model.path, ds, { batchSize: opts.batchSize, progress: progressBar, progressLabel: 'eval' });
   const first = out.outputs[0];
   if (labels && outputKind(first.dims) !== 'classes') {
-    throw fileError(inputs.labels!, `class labels score an [N, classes] output; the model's first output '${first.name}' is [N, ${first.dims.join(', ')}]`);
+    throw fileError(labelsPath!, `class labels score an [N, classes] output; the model's first output '${first.name}' is [N, ${first.dims.join(', ')}]`);
   }
-  if (labels) checkLabelRange(labels, out.cols, inputs.labels!);
+  if (labels) checkLabelRange(labels, out.cols, labelsPath!);
   const refOut = reference
     ? await collectOutputs(reference.bytes, reference.path, ds, { batchSize: opts.batchSize, progress: progressBar, progressLabel: 'eval reference' })
     : undefined;
@@ -88,7 +90,7 @@ export async function evalModel(inputs: EvalInputs, opts: EvalOptions): Promise<
     schema: 'qtool/eval@1',
     ...reportHeaderFor(model, { ...opts }),
     data: { path: ds.path, samples: ds.count },
-    labels: inputs.labels ?? null,
+    labels: labelsPath ?? null,
     reference: reference ? { path: reference.path, sha256: reference.sha256 } : null,
     top1: s.top1 ?? null,
     agreement: s.agreement ?? null,

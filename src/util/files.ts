@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
+  closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileError, systemError } from './errors.js';
 import { injectWriteFault } from './faults.js';
 
@@ -114,6 +114,7 @@ export function sha256(data: Uint8Array): string {
 
 /** sha256 of a file, read in chunks (data sets can be large). */
 export function sha256File(path: string): string {
+  if (statSync(resolveStaged(path)).isDirectory()) return sha256Folder(path);
   const hash = createHash('sha256');
   const buf = Buffer.alloc(4 << 20);
   const fd = openSync(resolveStaged(path), 'r');
@@ -123,4 +124,21 @@ export function sha256File(path: string): string {
     closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/**
+ * A folder's fingerprint (an image folder as data): the SHA-256 of its files'
+ * paths relative to it and their SHA-256s, in sorted order.
+ */
+function sha256Folder(dir: string): string {
+  const lines: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p);
+      else lines.push(`${sha256File(join(dir, p))}  ${p}`);
+    }
+  };
+  walk('');
+  return createHash('sha256').update(lines.join('\n')).digest('hex');
 }

@@ -7,8 +7,9 @@ import type { CalibrateReport, MethodResult } from '../../report/schemas/calibra
 import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { subgraphLayersNote } from '../../quant/quantizable.js';
+import { DATA_SOURCE_OPTIONS } from '../../config/options/data.js';
 import { action, emit } from '../action.js';
-import { addOptions, sectionOf } from '../options.js';
+import { addOptions, dataSourceOf, sectionOf } from '../options.js';
 
 interface Flags {
   data: string;
@@ -90,7 +91,8 @@ export function registerCalibrate(program: Command): void {
     .command('calibrate')
     .description('post-training quantization: calibrate activation ranges, write an INT8 QDQ model, compare methods')
     .argument('<model>', 'FP32 ONNX model')
-    .requiredOption('--data <file>', 'calibration inputs (.npy or .npz)');
+    .requiredOption('--data <file>', 'calibration inputs (.npy, .npz, an image folder or a text file)');
+  addOptions(cmd, DATA_SOURCE_OPTIONS);
   addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
     .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
@@ -99,7 +101,7 @@ export function registerCalibrate(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {
       const { report } = await calibrate(
-        { model, data: flags.data, eval: flags.eval, labels: flags.labels },
+        { model, data: flags.data, eval: flags.eval, labels: flags.labels, source: dataSourceOf(self) },
         calibrateOptions(sectionOf(CALIBRATE_OPTIONS, self), flags.out),
       );
       emit(report, flags.json, summary);

@@ -4,6 +4,8 @@ import { evalModel } from '../../stages/eval.js';
 import { evalReportSchema, type EvalReport } from '../../report/schemas/eval.js';
 import { fmt } from '../../report/table.js';
 import { action, emit, parsePositiveInt } from '../action.js';
+import { addOptions, dataSourceOf } from '../options.js';
+import { DATA_SOURCE_OPTIONS } from '../../config/options/data.js';
 
 function summary(r: EvalReport): string {
   const lines = [`${chalk.bold(r.model.path)} on ${r.data.path} (${r.data.samples} samples)`];
@@ -26,18 +28,19 @@ function summary(r: EvalReport): string {
 }
 
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('top-1 accuracy with labels; agreement and output SQNR against a reference model')
     .argument('<model>', 'ONNX model')
-    .requiredOption('--data <file>', 'inputs: .npy (one input) or .npz (arrays named like the model inputs)')
-    .option('--labels <file>', 'integer class labels (.npy)')
+    .requiredOption('--data <file>', 'inputs: .npy (one input), .npz (arrays named like the model inputs), an image folder (--preprocess) or a text file (--tokenizer)')
+    .option('--labels <file>', 'integer class labels (.npy; an image folder with class subfolders has its own)')
     .option('--reference <model>', 'reference model (e.g. the FP32 original) for agreement and SQNR')
-    .option('--batch-size <n>', 'samples per batch', parsePositiveInt('--batch-size'), 64)
+    .option('--batch-size <n>', 'samples per batch', parsePositiveInt('--batch-size'), 64);
+  addOptions(cmd, DATA_SOURCE_OPTIONS)
     .option('--json', 'print the report as JSON on stdout')
-    .action(action(async (model: string, opts: { data: string; labels?: string; reference?: string; batchSize: number; json?: boolean }) => {
+    .action(action(async (model: string, opts: { data: string; labels?: string; reference?: string; batchSize: number; json?: boolean }, self: Command) => {
       const report = evalReportSchema.parse(await evalModel(
-        { model, data: opts.data, labels: opts.labels, reference: opts.reference },
+        { model, data: opts.data, labels: opts.labels, reference: opts.reference, source: dataSourceOf(self) },
         { batchSize: opts.batchSize },
       ));
       emit(report, opts.json, summary);

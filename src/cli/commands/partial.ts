@@ -6,8 +6,9 @@ import { PARTIAL_OPTIONS } from '../../config/options/partial.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
+import { DATA_SOURCE_OPTIONS } from '../../config/options/data.js';
 import { action, emit } from '../action.js';
-import { addOptions, sectionOf } from '../options.js';
+import { addOptions, dataSourceOf, sectionOf } from '../options.js';
 import { atMost } from '../../metrics/metric.js';
 
 interface Flags {
@@ -54,15 +55,16 @@ export function registerPartial(program: Command): void {
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
     .requiredOption('--sensitivity <file>', 'sensitivity.json written by qtool sensitivity for this model')
-    .requiredOption('--data <file>', 'evaluation inputs (.npy or .npz)')
-    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)');
+    .requiredOption('--data <file>', 'evaluation inputs (.npy, .npz, an image folder or a text file)')
+    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32, or the image folder\'s classes)');
+  addOptions(cmd, DATA_SOURCE_OPTIONS);
   addOptions(cmd, PARTIAL_OPTIONS)
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {
       // With --config, its top-level maxDrop has been filled in as --max-drop when no budget was given.
       const report = await partial(
-        { model, calibration: flags.calibration, sensitivity: flags.sensitivity, data: flags.data, labels: flags.labels },
+        { model, calibration: flags.calibration, sensitivity: flags.sensitivity, data: flags.data, labels: flags.labels, source: dataSourceOf(self) },
         partialOptions(sectionOf(PARTIAL_OPTIONS, self), undefined, flags.out),
       );
       emit(report, flags.json, summary);

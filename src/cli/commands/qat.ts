@@ -8,8 +8,9 @@ import { fmt } from '../../report/table.js';
 import { CheckFailedError } from '../../util/errors.js';
 import { interruptible } from '../interruptible.js';
 import { printQatEvent } from '../qat-events.js';
+import { DATA_SOURCE_OPTIONS } from '../../config/options/data.js';
 import { action, emit } from '../action.js';
-import { addOptions, sectionOf } from '../options.js';
+import { addOptions, dataSourceOf, sectionOf } from '../options.js';
 
 interface Flags {
   calibration: string;
@@ -54,8 +55,9 @@ export function registerQat(program: Command): void {
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
     .option('--partial <file>', 'partial.json written by qtool partial: its float layers stay float')
-    .requiredOption('--train <file>', 'training inputs (.npy or .npz)')
-    .option('--train-labels <file>', 'class labels for --train (cross-entropy loss)');
+    .requiredOption('--train <file>', 'training inputs (.npy, .npz, an image folder or a text file)')
+    .option('--train-labels <file>', 'class labels for --train (cross-entropy loss; an image folder\'s classes need none)');
+  addOptions(cmd, DATA_SOURCE_OPTIONS);
   addOptions(cmd, QAT_OPTIONS, 'distill', 'epochs', 'baseLr', 'lr', 'optimizer', 'batchSize', 'learnRanges')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
     .option('--labels <file>', 'labels for --eval (without them, accuracy is top-1 agreement with FP32)');
@@ -69,7 +71,7 @@ export function registerQat(program: Command): void {
       const r = await interruptible((signal) => qatFinetune(
         {
           model, calibration: flags.calibration, partial: flags.partial, train: flags.train, trainLabels: flags.trainLabels,
-          distill: section.distill, eval: flags.eval, labels: flags.labels,
+          distill: section.distill, eval: flags.eval, labels: flags.labels, source: dataSourceOf(self),
         },
         { ...qatOptions(section, flags.out), resume: Boolean(flags.resume), signal, onEvent: printQatEvent },
       ));

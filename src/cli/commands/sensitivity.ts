@@ -7,8 +7,9 @@ import { withDefaults } from '../../config/options.js';
 import { SENSITIVITY_OPTIONS, type Mode } from '../../config/options/sensitivity.js';
 import type { SensitivityLayer, SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { fmt, renderTable } from '../../report/table.js';
+import { DATA_SOURCE_OPTIONS } from '../../config/options/data.js';
 import { action, emit } from '../action.js';
-import { addOptions, sectionOf } from '../options.js';
+import { addOptions, dataSourceOf, sectionOf } from '../options.js';
 
 interface Flags {
   calibration: string;
@@ -76,15 +77,16 @@ export function registerSensitivity(program: Command): void {
     .description('rank the layers by the accuracy they cost when quantized (fallback: kept in float; quantize: alone)')
     .argument('<model>', 'FP32 ONNX model')
     .requiredOption('--calibration <file>', 'calibration.json written by qtool calibrate for this model')
-    .requiredOption('--data <file>', 'evaluation inputs (.npy or .npz)')
-    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32)');
+    .requiredOption('--data <file>', 'evaluation inputs (.npy, .npz, an image folder or a text file)')
+    .option('--labels <file>', 'labels for --data (without them, accuracy is top-1 agreement with FP32, or the image folder\'s classes)');
+  addOptions(cmd, DATA_SOURCE_OPTIONS);
   addOptions(cmd, SENSITIVITY_OPTIONS)
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {
       const section = sectionOf(SENSITIVITY_OPTIONS, self);
       const report = await sensitivity(
-        { model, calibration: flags.calibration, data: flags.data, labels: flags.labels },
+        { model, calibration: flags.calibration, data: flags.data, labels: flags.labels, source: dataSourceOf(self) },
         { ...sensitivityOptions(section, flags.out), onProxy: flags.json ? undefined : showProxy },
       );
       emit(report, flags.json, (r) => summary(r, withDefaults(SENSITIVITY_OPTIONS, section).top));

@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import { loadModel, encodeModel, type LoadedModel } from '../../onnx/model.js';
 import { opsetUpgradeProblem } from '../../onnx/opset/upgrade.js';
-import { graphInputs } from '../../onnx/graph.js';
-import { loadDataset, type Dataset } from '../../data/dataset.js';
-import { loadLabels } from '../../data/labels.js';
+import { loadModelDataset, type DataSourceOptions, type Dataset } from '../../data/dataset.js';
+import { labelsFor } from '../../data/labels.js';
 import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import type { QuantType } from '../../quant/qparams.js';
@@ -38,6 +37,8 @@ export interface CalibrateInputs {
   data: string;
   eval?: string;
   labels?: string;
+  /** How to read an image folder or a text file (preprocessing, tokenizer). */
+  source?: DataSourceOptions;
 }
 
 export interface CalibrateOptions {
@@ -192,15 +193,14 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   checkOpset(fp32);
   const planned = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
   checkInputs(fp32, planned, inputs, opts);
-  const specs = graphInputs(fp32.model.graph!);
-  const ds = loadDataset(inputs.data, specs);
-  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
-  const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+  const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
+  const evalDs = inputs.eval ? loadModelDataset(inputs.eval, fp32.model.graph!, inputs.source) : undefined;
+  const { labels, path: labelsPath } = evalDs ? labelsFor(evalDs, inputs.labels) : {};
 
   const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
   const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
   const methods = candidates(prepared, pass.histograms, opts);
-  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize, opts.output) : undefined;
+  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, methods, opts.batchSize, opts.output) : undefined;
   const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric.name);
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
@@ -212,7 +212,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     schema: 'qtool/calibrate@1',
     ...reportHeaderFor(fp32, calibration.options),
     data: { path: ds.path, samples: ds.count },
-    eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: inputs.labels ?? null } : null,
+    eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: labelsPath ?? null } : null,
     fp32: { top1: compared?.fp32Top1 ?? null, sizeBytes: fp32.bytes.length },
     metric: compared?.metric ?? null,
     quantizedLayers: prepared.plan.layers.length,

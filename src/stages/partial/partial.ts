@@ -2,9 +2,8 @@
 // within an accuracy budget of FP32 (or keep exactly K), and write that model.
 import { join } from 'node:path';
 import { encodeModel, loadModel } from '../../onnx/model.js';
-import { graphInputs } from '../../onnx/graph.js';
-import { loadDataset } from '../../data/dataset.js';
-import { loadLabels } from '../../data/labels.js';
+import { loadModelDataset, type DataSourceOptions } from '../../data/dataset.js';
+import { labelsFor } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { readReport, reportHeaderFor, writeReport } from '../../report/io.js';
 import { sensitivityReportSchema } from '../../report/schemas/sensitivity.js';
@@ -28,6 +27,8 @@ export interface PartialInputs {
   sensitivity: string;
   data: string;
   labels?: string;
+  /** How to read an image folder or a text file (preprocessing, tokenizer). */
+  source?: DataSourceOptions;
 }
 
 export interface PartialOptions {
@@ -94,11 +95,11 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
       `re-run qtool sensitivity with --calibration ${inputs.calibration}`);
   }
   const warnings: string[] = [];
-  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
-  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
+  const { labels, path: labelsPath } = labelsFor(ds, inputs.labels);
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
-    batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, output: opts.output, progress: progressBar,
+    batchSize: opts.batchSize, limit, labels, labelsPath, output: opts.output, progress: progressBar,
   });
   const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
   const bar = progressBar('partial', total, 'steps');
@@ -147,7 +148,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     calibration: { path: inputs.calibration, sha256: calibrationSha },
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
-    labels: inputs.labels ?? null,
+    labels: labelsPath ?? null,
     accuracyMetric: scorer.metric.name as PartialReport['accuracyMetric'],
     floatType: opts.floatType,
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { encodeModel } from '../../onnx/model.js';
 import { batchFeeds } from '../../data/batches.js';
-import type { Dataset } from '../../data/dataset.js';
+import type { DataSourceOptions, Dataset } from '../../data/dataset.js';
 import { checkLabelRange } from '../../data/labels.js';
 import { loadTf } from '../../qat/tf.js';
 import { tensorsFromFeeds } from '../../qat/executor.js';
@@ -37,6 +37,8 @@ export interface QatInputs {
   distill?: boolean;
   eval?: string;
   labels?: string;
+  /** How to read an image folder or a text file (preprocessing, tokenizer). */
+  source?: DataSourceOptions;
 }
 
 export interface QatOptions {
@@ -214,9 +216,9 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
       'qat-finetune measures accuracy by the argmax of the first output ([N, C] or [N, T, C])');
   }
   if (s.trainY && scorer.primary.kind !== 'classes') {
-    throw fileError(inputs.trainLabels!, `class labels train an [N, classes] output; output '${scorer.primary.name}' is [N, ${scorer.primary.dims.join(', ')}] (use --distill)`);
+    throw fileError(s.trainLabelsPath!, `class labels train an [N, classes] output; output '${scorer.primary.name}' is [N, ${scorer.primary.dims.join(', ')}] (use --distill)`);
   }
-  if (s.trainY && p.labels !== s.trainY) checkLabelRange(s.trainY, scorer.classes, inputs.trainLabels!);
+  if (s.trainY && p.labels !== s.trainY) checkLabelRange(s.trainY, scorer.classes, s.trainLabelsPath!);
 
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const rt = await loadTf();

@@ -64,7 +64,7 @@ export function qatReport(f: QatFacts): QatReport {
     floatLayers: s.recipe.floatLayers,
     quantizedLayers: f.quantizedLayers,
     batchNormFolded: f.batchNormFolded,
-    train: { path: s.trainDs.path, samples: s.trainDs.count, labels: inputs.trainLabels ?? null, loss: s.trainY ? 'cross-entropy' : 'distillation' },
+    train: { path: s.trainDs.path, samples: s.trainDs.count, labels: s.trainLabelsPath ?? null, loss: s.trainY ? 'cross-entropy' : 'distillation' },
     backend: f.backend,
     epochs: opts.epochs,
     batchSize: opts.batchSize,

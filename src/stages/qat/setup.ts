@@ -2,9 +2,8 @@
 // logs to stderr): the options, the recipe with partial's float layers, the
 // training data, and the samples that accuracy and parity are measured on.
 import { loadModel, opsetVersion, type LoadedModel } from '../../onnx/model.js';
-import { graphInputs } from '../../onnx/graph.js';
-import { loadDataset, type Dataset } from '../../data/dataset.js';
-import { loadLabels } from '../../data/labels.js';
+import { loadModelDataset, type Dataset } from '../../data/dataset.js';
+import { labelsFor } from '../../data/labels.js';
 import { withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { readReport } from '../../report/io.js';
 import { partialReportSchema } from '../../report/schemas/partial.js';
@@ -26,6 +25,8 @@ export interface QatSetup {
   recipe: QuantRecipe;
   trainDs: Dataset;
   trainY?: Int32Array;
+  /** Where trainY comes from: --train-labels, or the training folder's classes. */
+  trainLabelsPath?: string;
   evalDs?: Dataset;
   evalY?: Int32Array;
   /** The samples accuracy and parity are measured on: the eval data, else the first training samples. */
@@ -33,9 +34,7 @@ export interface QatSetup {
 }
 
 function checkQatOptions(inputs: QatInputs, opts: QatOptions): void {
-  if (Boolean(inputs.trainLabels) === Boolean(inputs.distill)) {
-    throw new InputError('give exactly one of --train-labels Y and --distill');
-  }
+  if (inputs.trainLabels && inputs.distill) throw new InputError('give at most one of --train-labels Y and --distill');
   if (opts.baseLr !== undefined && opts.lr !== undefined) throw new InputError('give at most one of --base-lr and --lr');
   const positive = (flag: string, v: number | undefined, integer: boolean) => {
     if (v === undefined) return;
@@ -87,11 +86,14 @@ export function qatSetup(inputs: QatInputs, opts: QatOptions): QatSetup {
   const recipe = floatLayers.length ? withFloatLayers(full, floatLayers) : full;
   checkTrainable(fp32, recipe);
 
-  const specs = graphInputs(fp32.model.graph!);
-  const trainDs = loadDataset(inputs.train, specs);
-  const trainY = inputs.trainLabels ? loadLabels(inputs.trainLabels, trainDs.count, trainDs.path) : undefined;
-  const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
-  const evalY = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+  const trainDs = loadModelDataset(inputs.train, fp32.model.graph!, inputs.source);
+  // An image folder's classes are its labels; --distill trains against FP32 instead.
+  const train = inputs.distill ? {} : labelsFor(trainDs, inputs.trainLabels);
+  if (!inputs.distill && !train.labels) throw new InputError(`give --train-labels Y or --distill (${trainDs.path} has no labels of its own)`);
+  const trainY = train.labels;
+  const evalDs = inputs.eval ? loadModelDataset(inputs.eval, fp32.model.graph!, inputs.source) : undefined;
+  const evalLabels = evalDs ? labelsFor(evalDs, inputs.labels) : {};
+  const evalY = evalLabels.labels;
   if (trainDs.fixedBatch !== undefined && trainDs.fixedBatch !== opts.batchSize) {
     throw new InputError(`the model needs batches of exactly ${trainDs.fixedBatch}; pass --batch-size ${trainDs.fixedBatch}`);
   }
@@ -106,7 +108,7 @@ export function qatSetup(inputs: QatInputs, opts: QatOptions): QatSetup {
   // Twice the training batch: a forward pass keeps every intermediate until the batch ends (100 lines of PP-OCRv4's recognizer took 19 GB).
   const batch = ds.fixedBatch ?? trainDs.fixedBatch ?? 2 * opts.batchSize;
   const parity = evalDs
-    ? { ds, labels: evalY, labelsPath: inputs.labels, count, batch }
-    : { ds, labels: trainY, labelsPath: inputs.trainLabels, count, batch };
-  return { fp32, calibration, recipe, trainDs, trainY, evalDs, evalY, parity };
+    ? { ds, labels: evalY, labelsPath: evalLabels.path, count, batch }
+    : { ds, labels: trainY, labelsPath: train.path, count, batch };
+  return { fp32, calibration, recipe, trainDs, trainY, trainLabelsPath: train.path, evalDs, evalY, parity };
 }

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { loadModel } from '../../onnx/model.js';
-import { graphInputs } from '../../onnx/graph.js';
-import { loadDataset } from '../../data/dataset.js';
+import { loadModelDataset } from '../../data/dataset.js';
 import { loadLabels } from '../../data/labels.js';
 import { withOutput } from '../../report/commit.js';
 import { checkOpset } from '../calibrate/calibrate.js';
@@ -19,7 +18,7 @@ import { fileError } from '../../util/errors.js';
 import { QatInterruptedError, type QatEvent } from '../qat/qat.js';
 import { afterCalibrate, afterPartial, pickFinal, type Budget } from './decide.js';
 import { StageRunner, type StageName } from './runner.js';
-import { calibrateStage, partialStage, qatStage, sensitivityStage, type RunFiles } from './stages.js';
+import { calibrateStage, dataSource, partialStage, qatStage, sensitivityStage, type RunFiles } from './stages.js';
 
 const layers = (n: number) => `${n} float layer${n === 1 ? '' : 's'}`;
 
@@ -81,12 +80,13 @@ async function beyondPtq(r: StageRunner, f: RunFiles, budget: Budget, why: strin
 function checkInputs(c: Config): string {
   const fp32 = loadModel(c.model);
   checkOpset(fp32);
-  const specs = graphInputs(fp32.model.graph!);
-  loadDataset(c.data.calibration, specs);
-  const ev = loadDataset(c.data.eval!, specs);
+  const graph = fp32.model.graph!;
+  const source = dataSource(c);
+  loadModelDataset(c.data.calibration, graph, source);
+  const ev = loadModelDataset(c.data.eval!, graph, source);
   if (c.data.evalLabels) loadLabels(c.data.evalLabels, ev.count, ev.path);
   if (c.data.train) {
-    const train = loadDataset(c.data.train, specs);
+    const train = loadModelDataset(c.data.train, graph, source);
     if (c.data.trainLabels) loadLabels(c.data.trainLabels, train.count, train.path);
   }
   return fp32.sha256;

@@ -2,6 +2,7 @@
 // fingerprint), how it runs or is reloaded, and what its model measured.
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
+import type { DataSourceOptions } from '../../data/dataset.js';
 import { AGREEMENT, BUILT_IN_METRICS, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { readReport } from '../../report/io.js';
 import { modelFiles } from '../../report/write-model.js';
@@ -29,7 +30,28 @@ export interface RunFiles {
 }
 
 const noOut = <O extends { outDir: string }>(o: O) => ({ ...o, outDir: undefined });
-const evalFiles = (c: Config) => ({ eval: c.data.eval, evalLabels: c.data.evalLabels });
+/** How the config's data is read (image folders, text files), as every stage reads it. */
+export function dataSource(c: Config): DataSourceOptions {
+  const { preprocess, tokenizer, maxLength } = c.data;
+  return {
+    ...(preprocess !== undefined && { preprocess }),
+    ...(typeof preprocess === 'object' && { preprocessWhere: 'data.preprocess in the config' }),
+    ...(tokenizer !== undefined && { tokenizer }),
+    ...(maxLength !== undefined && { maxLength }),
+  };
+}
+/** The data files, and for image folders and text their preprocessing and tokenizer files (only when given, so that earlier fingerprints stay valid). */
+const evalFiles = (c: Config) => ({
+  eval: c.data.eval, evalLabels: c.data.evalLabels,
+  ...(typeof c.data.preprocess === 'string' && { preprocess: c.data.preprocess }),
+  ...(c.data.tokenizer !== undefined && { tokenizer: c.data.tokenizer }),
+});
+/** A stage's options with what of the data source is a value, not a file (hashed like an option, only when given). */
+const withSource = (options: object, c: Config): object => ({ ...options, ...sourceValues(c) });
+const sourceValues = (c: Config) => ({
+  ...(typeof c.data.preprocess === 'object' && { preprocess: c.data.preprocess }),
+  ...(c.data.maxLength !== undefined && { maxLength: c.data.maxLength }),
+});
 
 /**
  * The selected method's value of the report's metric (top-1 with labels, else agreement, which FP32 has at 100,
@@ -46,11 +68,11 @@ function calibrateMeasure(r: CalibrateReport): Measured {
 
 export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
   const c = f.config;
-  const calIn = { model: c.model, data: c.data.calibration, eval: c.data.eval, labels: c.data.evalLabels };
+  const calIn = { model: c.model, data: c.data.calibration, eval: c.data.eval, labels: c.data.evalLabels, source: dataSource(c) };
   const calOpts = calibrateOptions(c.calibrate, f.out);
   return {
     name: 'calibrate', reason: 'the PTQ baseline',
-    inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: noOut(calOpts),
+    inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: withSource(noOut(calOpts), c),
     execute: async () => (await calibrate(calIn, calOpts)).report,
     load: () => readReport(join(f.out, 'calibrate.json'), calibrateReportSchema),
     artifacts: (r) => [r.artifacts.calibration, ...modelFiles(r.artifacts.model), r.artifacts.report],
@@ -63,8 +85,8 @@ export function sensitivityStage(f: RunFiles, reason: string): StageSpec<Sensiti
   const o = sensitivityOptions(c.sensitivity, f.out);
   return {
     name: 'sensitivity', reason,
-    inputs: { model: c.model, calibration: f.calibration, ...evalFiles(c) }, options: noOut(o),
-    execute: () => sensitivity({ model: c.model, calibration: f.calibration, data: c.data.eval!, labels: c.data.evalLabels }, o),
+    inputs: { model: c.model, calibration: f.calibration, ...evalFiles(c) }, options: withSource(noOut(o), c),
+    execute: () => sensitivity({ model: c.model, calibration: f.calibration, data: c.data.eval!, labels: c.data.evalLabels, source: dataSource(c) }, o),
     load: () => readReport(join(f.out, 'sensitivity.json'), sensitivityReportSchema),
     artifacts: (r) => [r.artifacts.report],
     measure: () => NOTHING_MEASURED,
@@ -77,10 +99,10 @@ export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', re
   const o = capped
     ? { ...partialOptions(c.partial, c.maxDrop, capped.outDir), maxDrop: undefined, keepFloat: capped.keepFloat }
     : partialOptions(c.partial, c.maxDrop, f.out);
-  const inputs = { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, data: c.data.eval!, labels: c.data.evalLabels };
+  const inputs = { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, data: c.data.eval!, labels: c.data.evalLabels, source: dataSource(c) };
   return {
     name, reason,
-    inputs: { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, ...evalFiles(c) }, options: noOut(o),
+    inputs: { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, ...evalFiles(c) }, options: withSource(noOut(o), c),
     execute: () => partial(inputs, o),
     load: () => readReport(join(o.outDir, 'partial.json'), partialReportSchema),
     artifacts: (r) => [...modelFiles(r.artifacts.model), r.artifacts.report],
@@ -94,13 +116,13 @@ export function qatStage(f: RunFiles, reason: string, start: string | undefined,
   // Without training labels, QAT distils from the FP32 model; the run's budget is QAT's.
   const qatIn = {
     model: c.model, calibration: f.calibration, partial: start, train: c.data.train!, trainLabels: c.data.trainLabels,
-    distill: c.qat.distill ?? !c.data.trainLabels, eval: c.data.eval, labels: c.data.evalLabels,
+    distill: c.qat.distill ?? !c.data.trainLabels, eval: c.data.eval, labels: c.data.evalLabels, source: dataSource(c),
   };
   const qatOpts = qatOptions({ ...c.qat, maxDrop: c.maxDrop }, f.out);
   return {
     name: 'qat', reason,
     inputs: { model: c.model, calibration: f.calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles(c) },
-    options: { ...qatOpts, outDir: undefined, distill: qatIn.distill },
+    options: { ...qatOpts, outDir: undefined, distill: qatIn.distill, ...sourceValues(c) },
     // An interrupted QAT continues from its checkpoint when the same run is started again.
     execute: () => qatFinetune(qatIn, { ...qatOpts, resume: 'auto', ...run }),
     load: () => readReport(join(f.out, 'qat.json'), qatReportSchema),

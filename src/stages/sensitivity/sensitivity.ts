@@ -4,9 +4,8 @@
 // against the FP32 outputs computed once.
 import { join } from 'node:path';
 import { encodeModel, loadModel, type Model } from '../../onnx/model.js';
-import { graphInputs } from '../../onnx/graph.js';
-import { loadDataset } from '../../data/dataset.js';
-import { loadLabels } from '../../data/labels.js';
+import { loadModelDataset, type DataSourceOptions } from '../../data/dataset.js';
+import { labelsFor } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
@@ -28,6 +27,8 @@ export interface SensitivityInputs {
   calibration: string;
   data: string;
   labels?: string;
+  /** How to read an image folder or a text file (preprocessing, tokenizer). */
+  source?: DataSourceOptions;
 }
 
 export interface SensitivityOptions {
@@ -107,13 +108,13 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
-  if (opts.metric === 'top1' && !inputs.labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
-  const ds = loadDataset(inputs.data, graphInputs(fp32.model.graph!));
-  const labels = inputs.labels ? loadLabels(inputs.labels, ds.count, ds.path) : undefined;
+  const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
+  const { labels, path: labelsPath } = labelsFor(ds, inputs.labels);
+  if (opts.metric === 'top1' && !labels) throw new InputError('--metric top1 needs --labels (without labels, use agreement or sqnr)');
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
 
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
-    batchSize: opts.batchSize, limit, labels, labelsPath: inputs.labels, output: opts.output, progress: progressBar,
+    batchSize: opts.batchSize, limit, labels, labelsPath, output: opts.output, progress: progressBar,
   });
   const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
@@ -155,7 +156,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
       path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
     },
     data: { path: ds.path, samples: limit },
-    labels: inputs.labels ?? null,
+    labels: labelsPath ?? null,
     modes: opts.modes,
     metric,
     impactUnit: METRIC_UNIT[metric],
