@@ -4,6 +4,7 @@ import { DEFAULT_PERCENTILES, METHOD_FAMILIES, methodFamilies, parsePercentiles 
 import { QUANT_TYPES } from '../../quant/qparams.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
 import { accepts, batchSizeOption, flagged, oneOf, scoredOutputOption, text, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 const percentile = 'expected a percentile in (0, 100]';
 
@@ -41,6 +42,7 @@ export const CALIBRATE_OPTIONS = {
     flags: '--equalize', help: 'cross-layer equalization before calibration: rescale pairs of layers so their per-channel weight ranges match (Nagel et al. 2019)',
     schema: z.boolean(),
   },
+  ...METRIC_OPTIONS,
   output: scoredOutputOption,
   batchSize: batchSizeOption,
 } satisfies OptionTable;

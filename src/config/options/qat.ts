@@ -2,6 +2,7 @@
 // parsed as numbers; the stage checks their ranges (positive, whole).
 import { z } from 'zod';
 import { DEFAULT_BATCH_SIZE, number, oneOf, positiveIntSchema, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 /** sgd is SGD with momentum 0.9. */
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
@@ -28,6 +29,7 @@ export const QAT_OPTIONS = {
     flags: '--learn-ranges', help: 'also learn the activation and weight scales (LSQ)', default: false, helpDefault: false,
     schema: z.boolean(),
   },
+  ...METRIC_OPTIONS,
   /** Command line only: `qtool run` gives QAT the config's top-level maxDrop. */
   maxDrop: {
     flags: '--max-drop <points>', help: 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)',

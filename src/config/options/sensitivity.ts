@@ -2,6 +2,7 @@
 // their vocabularies: the modes a variant measures and the ranking metrics.
 import { z } from 'zod';
 import { batchSizeOption, maxSamplesOption, oneOf, positiveInt, positiveIntSchema, scoredOutputOption, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 /** What a variant measures: every layer quantized but one (fallback), or only one (quantize). */
 export const MODES = ['fallback', 'quantize'] as const;
@@ -30,6 +31,7 @@ export const SENSITIVITY_OPTIONS = {
     flags: '--proxy-samples <n>', help: 'samples for the quick proxy ranking', default: DEFAULT_PROXY_SAMPLES,
     parse: positiveInt, schema: positiveIntSchema,
   },
+  ...METRIC_OPTIONS,
   batchSize: batchSizeOption,
   /** The chart's length: the command's, not the stage's. */
   top: { flags: '--top <n>', help: 'layers shown in the chart', default: 10, parse: positiveInt, schema: positiveIntSchema },
