@@ -12,6 +12,7 @@ import { CommandScorer, commandFor, lastNumber, METRIC_CACHE_FILE, type MetricCo
 import { InputError } from '../src/util/errors.js';
 import { calibrateReportSchema, type CalibrateReport } from '../src/report/schemas/calibrate.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
+import { sensitivityReportSchema } from '../src/report/schemas/sensitivity.js';
 import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { run, writeConfig } from './lib/qtool-run.js';
 
@@ -190,6 +191,27 @@ test('partial\'s greedy steps are scored by the command (and match qtool\'s top-
   assert.equal(r.code, 0, r.stderr);
   const b = partialReportSchema.parse(JSON.parse(r.stdout));
   assert.equal(b.result.floatLayers, p.curve.findIndex((c) => c.drop <= maxDrop + 1e-9));
+});
+
+test('sensitivity keeps its built-in ranking and re-orders only its top K by the command\'s metric', () => {
+  const out = join(tempDir(), 'out');
+  calibrateJson(out, ['--select', 'max']);
+  const r = runQtool(['sensitivity', MLP, '--calibration', join(out, 'calibration.json'), '--data', DIGITS('eval_x.npy'), '--labels', DIGITS('eval_y.npy'),
+    '--metric-command', top1Command(), '--metric-name', 'digits-top1', '--metric-top', '2', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = sensitivityReportSchema.parse(JSON.parse(r.stdout));
+  assert.equal(s.metricCommand?.top, 2);
+  assert.equal(s.metricCommand?.runs, 3, 'FP32 and the two layers');
+  const builtIn = s.builtInRanking!;
+  assert.deepEqual(s.ranking.slice(2), builtIn.slice(2), 'the rest of the ranking is the built-in one');
+  assert.deepEqual([...s.ranking.slice(0, 2)].sort(), [...builtIn.slice(0, 2)].sort());
+  const layer = (n: string) => s.layers.find((l) => l.name === n)!;
+  const [first, second] = s.ranking.slice(0, 2).map(layer);
+  // Keeping the more sensitive layer in float recovers more: a lower drop.
+  assert.ok(first.metric!.drop <= second.metric!.drop);
+  for (const l of [first, second]) assert.equal(l.metric!.value, l.fallback!.top1, `${l.name}: the command's top-1 is qtool's`);
+  assert.equal(s.layers.filter((l) => l.metric).length, 2);
+  for (const l of s.layers) assert.equal(l.rank, s.ranking.indexOf(l.name) + 1);
 });
 
 test('qtool run with a config metric: calibrate decides with it, run.json names it and counts its runs; --config gives it to a stage', () => {

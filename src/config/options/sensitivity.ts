@@ -15,6 +15,8 @@ export const METRICS = ['top1', 'agreement', 'sqnr'] as const;
 export type Metric = (typeof METRICS)[number];
 
 export const DEFAULT_PROXY_SAMPLES = 64;
+/** With --metric-command: the layers of the built-in ranking measured with it. */
+export const DEFAULT_METRIC_TOP = 10;
 
 export const SENSITIVITY_OPTIONS = {
   mode: {
@@ -32,6 +34,10 @@ export const SENSITIVITY_OPTIONS = {
     parse: positiveInt, schema: positiveIntSchema,
   },
   ...METRIC_OPTIONS,
+  metricTop: {
+    flags: '--metric-top <k>', help: 'with --metric-command: measure the K most sensitive layers with it and re-order them by it',
+    default: DEFAULT_METRIC_TOP, parse: positiveInt, schema: positiveIntSchema,
+  },
   batchSize: batchSizeOption,
   /** The chart's length: the command's, not the stage's. */
   top: { flags: '--top <n>', help: 'layers shown in the chart', default: 10, parse: positiveInt, schema: positiveIntSchema },
