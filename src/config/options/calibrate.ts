@@ -42,9 +42,9 @@ export const CALIBRATE_OPTIONS = {
     flags: '--equalize', help: 'cross-layer equalization before calibration: rescale pairs of layers so their per-channel weight ranges match (Nagel et al. 2019)',
     schema: z.boolean(),
   },
-  ...METRIC_OPTIONS,
   output: scoredOutputOption,
   batchSize: batchSizeOption,
+  ...METRIC_OPTIONS,
 } satisfies OptionTable;
 
 export type CalibrateSection = Section<typeof CALIBRATE_OPTIONS>;

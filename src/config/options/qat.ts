@@ -29,12 +29,12 @@ export const QAT_OPTIONS = {
     flags: '--learn-ranges', help: 'also learn the activation and weight scales (LSQ)', default: false, helpDefault: false,
     schema: z.boolean(),
   },
-  ...METRIC_OPTIONS,
   /** Command line only: `qtool run` gives QAT the config's top-level maxDrop. */
   maxDrop: {
     flags: '--max-drop <points>', help: 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)',
     parse: number,
   },
+  ...METRIC_OPTIONS,
 } satisfies OptionTable;
 
 export type QatSection = Section<typeof QAT_OPTIONS>;
