@@ -72,6 +72,8 @@ interface Finished {
   timedOut: boolean;
 }
 
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /** Runs `command` in a shell, in its own process group, killed as a group after `timeoutSeconds`. */
 function runShell(command: string, timeoutSeconds: number): Promise<Finished> {
   return new Promise((resolve, reject) => {
@@ -88,12 +90,23 @@ function runShell(command: string, timeoutSeconds: number): Promise<Finished> {
       } catch { /* already gone */ }
     };
     const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutSeconds * 1000);
-    // A qtool that exits (Ctrl-C, an error) takes the command's group with it.
-    process.once('exit', killGroup);
-    child.on('error', (e) => { clearTimeout(timer); process.off('exit', killGroup); reject(e); });
-    child.on('close', (code, signal) => {
+    // The command has its own process group, which a terminal's Ctrl-C or a kill of qtool does not reach:
+    // a qtool that exits or is stopped by a signal takes the group with it (then the signal does what it would have).
+    const onSignal = (sig: NodeJS.Signals) => {
+      killGroup();
+      release();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    const release = () => {
       clearTimeout(timer);
       process.off('exit', killGroup);
+      for (const sig of FORWARDED) process.off(sig, onSignal);
+    };
+    process.once('exit', killGroup);
+    for (const sig of FORWARDED) process.once(sig, onSignal);
+    child.on('error', (e) => { release(); reject(e); });
+    child.on('close', (code, signal) => {
+      release();
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
