@@ -5,7 +5,7 @@
 // independent implementation: test/lib/metric-commands/top1.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandScorer, commandFor, lastNumber, METRIC_CACHE_FILE, type MetricCommand } from '../src/metrics/command-scorer.js';
@@ -34,6 +34,15 @@ const spec = (command: string, more: Partial<MetricCommand> = {}): MetricCommand
 const fp32 = readFileSync(MLP);
 /** A candidate 100 bytes longer than the FP32 model (the size script's score). */
 const longer = new Uint8Array([...fp32, ...new Uint8Array(100)]);
+
+/** Whether a process runs (a zombie, gone but not yet reaped, does not). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 // ---------------------------------------------------------------- the scorer
 
@@ -108,15 +117,24 @@ test('CommandScorer: a command running past the timeout is stopped with its whol
     (x: Error) => x instanceof InputError && /ran longer than --metric-timeout 1 s on fp32 and was stopped/.test(x.message));
   assert.ok(performance.now() - t0 < 10_000, 'stopped at the timeout, not when sleep ended');
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  const alive = () => {
-    try {
-      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is gone
-    } catch {
-      return false;
-    }
-  };
-  for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(alive(), false, 'the grandchild was killed');
+  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(pid), false, 'the grandchild was killed');
+});
+
+test('stopping qtool (SIGTERM) while a metric command runs stops the command\'s process group too', async () => {
+  const dir = tempDir();
+  const pidFile = join(dir, 'pid');
+  const cmd = `sleep 30 & echo $! > ${q(pidFile)}; wait; echo {model}`;
+  const child = spawn(process.execPath, [repoPath('bin', 'qtool.js'), 'calibrate', MLP, '--data', DIGITS('calib_x.npy'), '--method', 'max',
+    '--select', 'best', '--metric-command', cmd, '--out', join(dir, 'out')], { stdio: 'ignore' });
+  for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 200)); // the pid is written
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 'SIGTERM', 'qtool still ends by the signal');
+  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(pid), false, 'the command\'s grandchild was killed');
 });
 
 // ---------------------------------------------------------------- the stages
