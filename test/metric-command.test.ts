@@ -205,10 +205,18 @@ test('partial\'s greedy steps are scored by the command (and match qtool\'s top-
   // A budget in the metric's units: the first step within it is chosen.
   const maxDrop = p.curve[1].drop;
   const r = runQtool(['partial', MLP, '--calibration', join(out, 'calibration.json'), '--sensitivity', join(out, 'sensitivity.json'),
-    '--data', DIGITS('eval_x.npy'), '--max-drop', String(maxDrop), '--metric-command', top1Command(), '--out', out, '--json']);
+    '--data', DIGITS('eval_x.npy'), '--max-drop', String(maxDrop), '--metric-command', top1Command(), '--metric-name', 'digits-top1', '--out', out, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const b = partialReportSchema.parse(JSON.parse(r.stdout));
   assert.equal(b.result.floatLayers, p.curve.findIndex((c) => c.drop <= maxDrop + 1e-9));
+
+  // report.html charts the user's metric under its name.
+  const rep = runQtool(['report', out]);
+  assert.equal(rep.code, 0, rep.stderr);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /data-chart="partial-accuracy"/);
+  assert.match(html, /digits-top1 vs layers kept in float/);
+  assert.match(html, /scored by the metric command/);
 });
 
 test('sensitivity keeps its built-in ranking and re-orders only its top K by the command\'s metric', () => {
