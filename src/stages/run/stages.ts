@@ -72,6 +72,7 @@ export function sensitivityStage(f: RunFiles, reason: string): StageSpec<Sensiti
     load: () => readReport(join(f.out, 'sensitivity.json'), sensitivityReportSchema),
     artifacts: (r) => [r.artifacts.report],
     measure: () => NOTHING_MEASURED,
+    metricCost: (r) => r.metricCommand,
   };
 }
 
