@@ -26,9 +26,10 @@ slightly tinted background, so the order changes the input only a little.
 
 Outputs (samples/ocr/): float32 arrays in np.savez_compressed archives whose one
 array is named `x` (the models' input name), labels beside them; see
-samples/README.md. Then, unless --no-eval, onnxruntime measures the FP32
-models on the evaluation split (cls top-1, rec exact match with CTC greedy
-decoding, det box recall) and writes samples/ocr/manifest.json.
+samples/README.md. rec has a third split, test, that no qtool run sees (the
+held-out check of examples/ocr-rec-run.json). Then, unless --no-eval,
+onnxruntime measures the FP32 models on the evaluation split (cls top-1, rec
+exact match with CTC greedy decoding, also on test; det box recall) and writes samples/ocr/manifest.json.
 
 Deterministic: one numpy RandomState per split, fixed seeds, a single process.
 Needs numpy, pillow, onnxruntime (pip) and fontconfig's fc-match (optional:
@@ -72,7 +73,8 @@ DET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 # (split, count, seed)
 SPLITS = {
-    "rec": {"calib": (128, 20261101), "eval": (300, 20261102)},
+    # rec test: held out from every decision qtool run makes (examples/ocr-rec-run.json scores on eval).
+    "rec": {"calib": (128, 20261101), "eval": (300, 20261102), "test": (300, 20261107)},
     "cls": {"calib": (64, 20261103), "eval": (300, 20261104)},
     "det": {"calib": (8, 20261105), "eval": (16, 20261106)},
 }
@@ -438,6 +440,10 @@ def measure(data: dict) -> dict:
                 "eval_cer": round(100.0 * errors / sum(len(t) for t in texts), 2),
                 "misread_examples": [{"label": t, "read": p} for p, t in zip(pred, texts) if p != t][:12],
             })
+            # The held-out split (examples/ocr-rec-run.json's final check).
+            test = data[task]["test"]
+            pred_test = ctc_greedy(run_model(sess, test["x"], 8).argmax(axis=-1), classes)
+            entry["test_exact_match"] = round(100.0 * np.mean([p == t for p, t in zip(pred_test, test["texts"])]), 2)
         else:
             entry["eval_box_recall"] = round(det_box_recall(out, data[task]["eval"]["pages"]), 2)
             entry["eval_boxes"] = sum(len(p) for p in data[task]["eval"]["pages"])
@@ -463,7 +469,7 @@ def main() -> int:
     data: dict = {"rec": {}, "cls": {}, "det": {}}
     files: dict = {}
     for task in ("rec", "cls"):
-        for split in ("calib", "eval"):
+        for split in SPLITS[task]:
             d = make_lines(task, split, fonts)
             missing = sorted({c for t in d["texts"] for c in t} - classes)
             if missing:

@@ -10,6 +10,7 @@ import type { OptionTable } from '../config/options.js';
 import { SECTION_OPTIONS, type Config, type SectionName } from '../config/schema.js';
 import { InputError } from '../util/errors.js';
 import { DATA_SOURCE_OPTIONS } from '../config/options/data.js';
+import { metricSectionOf } from '../config/options/metric.js';
 
 interface FileSource {
   /** The file for this option from the config (and the command's --out folder). */
@@ -28,6 +29,8 @@ interface Binding {
 const evalData = { from: (c: Config) => c.data.eval };
 const evalLabels = (pairedWith: string): FileSource => ({ from: (c) => c.data.evalLabels, pairedWith });
 const report = (name: string): FileSource => ({ from: (_c, out) => join(out, name) });
+/** The config's top-level metric, for the stages that score with it. */
+const metric = (c: Config) => metricSectionOf(c.metric);
 
 /** Commands that take --config, keyed by command name. */
 const BINDINGS: Record<string, Binding> = {
@@ -36,16 +39,18 @@ const BINDINGS: Record<string, Binding> = {
   calibrate: {
     section: 'calibrate',
     files: { data: { from: (c) => c.data.calibration }, eval: evalData, labels: evalLabels('eval') },
+    derived: metric,
   },
   sensitivity: {
     section: 'sensitivity',
     files: { calibration: report('calibration.json'), data: evalData, labels: evalLabels('data') },
+    derived: metric,
   },
   partial: {
     section: 'partial',
     files: { calibration: report('calibration.json'), sensitivity: report('sensitivity.json'), data: evalData, labels: evalLabels('data') },
     // The config's budget, unless a budget was given some other way.
-    derived: (c, isSet) => (isSet('maxDrop') || isSet('keepFloat') ? {} : { maxDrop: c.maxDrop }),
+    derived: (c, isSet) => ({ ...metric(c), ...(isSet('maxDrop') || isSet('keepFloat') ? {} : { maxDrop: c.maxDrop }) }),
   },
   'qat-finetune': {
     section: 'qat',
@@ -54,6 +59,7 @@ const BINDINGS: Record<string, Binding> = {
       train: { from: (c) => c.data.train }, trainLabels: { from: (c) => c.data.trainLabels, pairedWith: 'train' },
       eval: evalData, labels: evalLabels('eval'),
     },
+    derived: metric,
   },
 };
 

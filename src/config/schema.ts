@@ -10,6 +10,7 @@ import { SENSITIVITY_OPTIONS } from './options/sensitivity.js';
 import { PARTIAL_OPTIONS } from './options/partial.js';
 import { QAT_OPTIONS } from './options/qat.js';
 import { DATA_SOURCE_OPTIONS } from './options/data.js';
+import { metricConfigSchema } from './options/metric.js';
 
 const path = z.string().min(1, 'expected a file path');
 
@@ -39,6 +40,8 @@ export const configSchema = z.object({
   }).strict(),
   /** The accuracy budget: the largest drop against FP32, in percentage points. */
   maxDrop: accuracyPointsSchema,
+  /** The user's own metric (every stage scores with it; maxDrop is in its units). */
+  metric: metricConfigSchema.optional(),
   calibrate: calibrateSectionSchema.default({}),
   sensitivity: sensitivitySectionSchema.default({}),
   partial: partialSectionSchema.default({}),

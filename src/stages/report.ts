@@ -142,6 +142,10 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
   if (a.run) {
     return { value: a.run.final.accuracy, fp32: a.run.fp32.accuracy, metric: a.run.metric, data: `${a.run.fp32.samples} evaluation samples` };
   }
+  if (stage === 'qat' && a.qat?.metricCommand) {
+    const m = a.qat.metricCommand;
+    return { value: m.after, fp32: m.fp32, metric: m.name, data: 'the metric command' };
+  }
   if (stage === 'qat' && a.qat) {
     const p = a.qat.parity;
     const fp32 = a.qat.accuracy && a.qat.accuracy.data === p.data ? a.qat.accuracy.fp32 : p.metric === 'agreement' ? FP32_AGREEMENT : null;
@@ -149,10 +153,11 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
   }
   if (stage === 'partial' && a.partial) {
     const p = a.partial;
-    return { value: p.result.accuracy, fp32: p.fp32.accuracy, metric: p.accuracyMetric, data: `${p.data.path} (${p.data.samples} samples)` };
+    return { value: p.result.accuracy, fp32: p.fp32.accuracy, metric: p.accuracyMetric, data: p.metricCommand ? 'the metric command' : `${p.data.path} (${p.data.samples} samples)` };
   }
   const c = a.calibrate;
   const m = c?.methods.find((r) => r.method === c.selected.method);
+  if (c?.metricCommand && m?.value !== undefined) return { value: m.value, fp32: c.metricCommand.fp32, metric: c.metricCommand.name, data: 'the metric command' };
   if (!c || !m || !c.eval) return null;
   if (c.metric && m.value !== undefined) return { value: m.value, fp32: c.metric.fp32, metric: c.metric.name, data: `${c.eval.path} (${c.eval.samples} samples)` };
   if (m.top1 !== null) return { value: m.top1, fp32: c.fp32.top1, metric: 'top1', data: `${c.eval.path} (${c.eval.samples} samples)` };
@@ -174,7 +179,7 @@ async function measureSpeed(fp32: LoadedModel, final: string, dataPath: string):
 async function speedOf(dir: string, a: Artifacts, finalPath: string, fp32: LoadedModel | null, why: string): Promise<FinalModel['speed']> {
   const p = a.partial;
   // partial.json measured its written model and FP32 on the same data already.
-  if (p && locate(dir, p.artifacts.model) === finalPath) {
+  if (p && locate(dir, p.artifacts.model) === finalPath && p.fp32.medianBatchMs !== null && p.result.medianBatchMs !== null) {
     const bs = typeof p.options.batchSize === 'number' ? ` of ${p.options.batchSize} samples` : '';
     return {
       fp32Ms: p.fp32.medianBatchMs, finalMs: p.result.medianBatchMs,

@@ -52,7 +52,15 @@ function summary(r: CalibrateReport): string {
   ];
   const float = floatTensorsLine(r);
   if (float) lines.push(chalk.yellow(`  ${float}`));
-  if (r.methods.length) {
+  const mc = r.metricCommand;
+  if (mc && r.methods.length) {
+    // The user's metric: its value per method, under its name.
+    lines.push('', renderTable(['method', mc.name, 'drop'], [
+      [chalk.dim('fp32'), chalk.dim(fmt(mc.fp32)), ''],
+      ...r.methods.map((m) => [m.method === r.selected.method ? chalk.bold.cyan(`${m.method} ◀`) : m.method, fmt(m.value), dropColour(m.drop)]),
+    ]));
+    lines.push(chalk.dim(`  ${mc.runs} metric command run${mc.runs === 1 ? '' : 's'}, ${fmt(mc.seconds, 1)} s` + (mc.fp32Cached ? '; FP32 from the cache' : '')));
+  } else if (r.methods.length) {
     // The primary output's columns, then one per other output (its agreement, or its SQNR for a map).
     const others = (r.methods[0].outputs ?? []).filter((o) => o.name !== r.metric?.output);
     const otherFigure = (m: MethodResult, name: string) => {
@@ -96,7 +104,8 @@ export function registerCalibrate(program: Command): void {
   addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
     .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
-  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'output', 'batchSize')
+  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'output', 'batchSize',
+    'metricCommand', 'metricName', 'metricLowerIsBetter', 'metricTimeout')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {

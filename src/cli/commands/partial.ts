@@ -21,7 +21,7 @@ interface Flags {
 }
 
 /** The accuracy column; for sqnr the SQNR clamped to [0, 100] dB that the budget is decided on. */
-const METRIC_COLUMN: Record<PartialReport['accuracyMetric'], string> = { top1: 'top-1 %', agreement: 'agree %', sqnr: 'SQNR ≤100' };
+const METRIC_COLUMN: Record<string, string | undefined> = { top1: 'top-1 %', agreement: 'agree %', sqnr: 'SQNR ≤100' };
 
 function summary(r: PartialReport): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
@@ -31,13 +31,16 @@ function summary(r: PartialReport): string {
     return [
       chosen ? chalk.bold.cyan(`${p.floatLayers} ◀`) : String(p.floatLayers),
       p.added ?? chalk.dim('(all quantized)'),
-      fmt(p.accuracy), drop, fmt(p.sqnrDb, 1), fmt(p.medianBatchMs, 2), mb(p.sizeBytes),
+      // A metric command measures neither SQNR nor latency.
+      fmt(p.accuracy), drop, r.metricCommand ? '–' : fmt(p.sqnrDb, 1), p.medianBatchMs === null ? '–' : fmt(p.medianBatchMs, 2), mb(p.sizeBytes),
     ];
   });
-  const metric = METRIC_COLUMN[r.accuracyMetric];
-  const fp32 = r.accuracyMetric === 'sqnr' ? 'output SQNR capped at 100 dB' : `${r.accuracyMetric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`;
+  // The user's metric (a command) goes under its own name, in its own units.
+  const metric = METRIC_COLUMN[r.accuracyMetric] ?? r.accuracyMetric;
+  const fp32 = r.metricCommand ? `${r.accuracyMetric} ${fmt(r.fp32.accuracy)} (metric command, ${r.metricCommand.runs} runs, ${fmt(r.metricCommand.seconds, 1)} s)`
+    : r.accuracyMetric === 'sqnr' ? 'output SQNR capped at 100 dB' : `${r.accuracyMetric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`;
   return [
-    `${chalk.bold(r.model.path)}: ${r.totalLayers} layers; FP32 ${fp32}, ${fmt(r.fp32.medianBatchMs, 2)} ms per batch, ${mb(r.fp32.sizeBytes)} (${r.data.samples} samples)`,
+    `${chalk.bold(r.model.path)}: ${r.totalLayers} layers; FP32 ${fp32}, ${r.fp32.medianBatchMs === null ? '' : `${fmt(r.fp32.medianBatchMs, 2)} ms per batch, `}${mb(r.fp32.sizeBytes)} (${r.data.samples} samples)`,
     '',
     renderTable(['float', 'layer added', metric, 'drop', 'SQNR dB', 'batch ms', 'size'], rows),
     '',

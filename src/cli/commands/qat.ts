@@ -37,7 +37,12 @@ function summary(r: QatReport): string {
   ];
   if (r.accuracy) {
     lines.push(`  ${what} on ${r.accuracy.data}: FP32 ${fmt(r.accuracy.fp32)} %, fake-quant before ${fmt(r.accuracy.before)} % -> after ${fmt(r.accuracy.after)} %`);
+  }  const mc = r.metricCommand;
+  if (mc) {
+    lines.push(`  ${mc.name} (metric command): FP32 ${fmt(mc.fp32)}, calibrated INT8 before ${fmt(mc.before)} -> exported after ${fmt(mc.after)}` +
+      ` (${mc.runs} runs, ${fmt(mc.seconds, 1)} s${mc.fp32Cached ? ', FP32 from the cache' : ''})`);
   }
+
   lines.push(`${p.ok ? chalk.green('✔') : chalk.red('✘')} parity on ${p.samples} samples of ${p.data}: tfjs ${fmt(p.tfjs)} %, exported INT8 in onnxruntime ${fmt(p.onnxruntime)} % ` +
     `(gap ${fmt(p.gap)} points, max ${p.maxGap}; ${p.disagreements} predictions differ)`);
   if (r.budget) {
@@ -61,7 +66,7 @@ export function registerQat(program: Command): void {
   addOptions(cmd, QAT_OPTIONS, 'distill', 'epochs', 'baseLr', 'lr', 'optimizer', 'batchSize', 'learnRanges')
     .option('--eval <file>', 'held-out inputs for accuracy before/after and parity')
     .option('--labels <file>', 'labels for --eval (without them, accuracy is top-1 agreement with FP32)');
-  addOptions(cmd, QAT_OPTIONS, 'maxDrop')
+  addOptions(cmd, QAT_OPTIONS, 'maxDrop', 'metricCommand', 'metricName', 'metricLowerIsBetter', 'metricTimeout')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--resume', 'continue from OUT/qat.checkpoint (written after each epoch) of a run with the same inputs and options')
     .option('--json', 'print the report as JSON on stdout')
@@ -82,7 +87,8 @@ export function registerQat(program: Command): void {
         throw new CheckFailedError(`parity: the exported INT8 model's accuracy in onnxruntime differs from the tfjs fake-quant model's by ${report.parity.gap.toFixed(2)} points (> ${report.parity.maxGap})`);
       }
       if (report.budget && !report.budget.met) {
-        throw new CheckFailedError(`budget: the exported INT8 model drops ${report.budget.drop.toFixed(2)} points from FP32 (> --max-drop ${report.budget.maxDrop})`);
+        const by = report.metricCommand ? ` in ${report.metricCommand.name}` : ' points';
+        throw new CheckFailedError(`budget: the exported INT8 model drops ${report.budget.drop.toFixed(2)}${by} from FP32 (> --max-drop ${report.budget.maxDrop})`);
       }
     }));
 }

@@ -18,9 +18,9 @@ function summary(r: RunReport, out: string): string {
     s.status === 'skipped' ? '' : fmt(s.seconds, 1), chalk.dim(s.reason),
   ]);
   return [
-    `${chalk.bold(r.model.path)} with ${r.config.path}: ${r.metric === 'sqnr' ? 'output SQNR against FP32 (cap 100 dB)' : `FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`} on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} ${dropUnit(r.metric)}`,
+    `${chalk.bold(r.model.path)} with ${r.config.path}: ${r.metricCommand ? `FP32 ${r.metric} ${fmt(r.fp32.accuracy)} (metric command, ${r.metricCommand.runs} runs, ${fmt(r.metricCommand.seconds, 1)} s)` : r.metric === 'sqnr' ? 'output SQNR against FP32 (cap 100 dB)' : `FP32 ${r.metric === 'top1' ? 'top-1' : 'agreement'} ${fmt(r.fp32.accuracy)} %`} on ${r.fp32.samples} samples, budget ${r.budget.maxDrop} ${dropUnit(r.metric)}`,
     '',
-    renderTable(['stage', 'status', r.metric === 'top1' ? 'top-1 %' : r.metric === 'sqnr' ? 'SQNR ≤100' : 'agree %', 'drop', 's', 'why'], rows),
+    renderTable(['stage', 'status', r.metricCommand ? r.metric : r.metric === 'top1' ? 'top-1 %' : r.metric === 'sqnr' ? 'SQNR ≤100' : 'agree %', 'drop', 's', 'why'], rows),
     '',
     `${r.final.metBudget ? chalk.green('✔') : chalk.red('✘')} ${r.final.message}: ${chalk.bold(join(out, r.final.model))} (${fmt(r.timings.totalSeconds, 1)} s)`,
   ].join('\n');

@@ -57,6 +57,8 @@ function summary(r: SensitivityReport, top: number): string {
     chart(r, top),
     '',
     chalk.dim(`  ${t.variants} variants in ${fmt(t.totalSeconds, 1)} s; a variant takes ${fmt(t.variantToFp32Pass)}x an FP32 evaluation pass (${fmt(t.medianVariantSeconds, 2)} s vs ${fmt(t.fp32PassSeconds, 2)} s)`),
+    ...(r.metricCommand ? [chalk.dim(`  the top ${r.metricCommand.top} re-ordered by ${r.metricCommand.name} (metric command: ${r.metricCommand.runs} runs, ${fmt(r.metricCommand.seconds, 1)} s): ` +
+      r.ranking.slice(0, r.metricCommand.top).map((n) => `${n} ${fmt(r.layers.find((l) => l.name === n)!.metric?.value)}`).join(', '))] : []),
     `${chalk.green('✔')} ${chalk.bold(r.artifacts.report)}`,
   ].join('\n');
 }

@@ -4,6 +4,7 @@ import { DEFAULT_PERCENTILES, METHOD_FAMILIES, methodFamilies, parsePercentiles 
 import { QUANT_TYPES } from '../../quant/qparams.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
 import { accepts, batchSizeOption, flagged, oneOf, scoredOutputOption, text, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 const percentile = 'expected a percentile in (0, 100]';
 
@@ -43,6 +44,7 @@ export const CALIBRATE_OPTIONS = {
   },
   output: scoredOutputOption,
   batchSize: batchSizeOption,
+  ...METRIC_OPTIONS,
 } satisfies OptionTable;
 
 export type CalibrateSection = Section<typeof CALIBRATE_OPTIONS>;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   accuracyPointsSchema, batchSizeOption, countSchema, maxSamplesOption, number, oneOf, scoredOutputOption, wholeNumber, type OptionTable, type Section,
 } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 /** How the float layers' weights are stored: fp16 halves them (ONNX Runtime computes in fp32). */
 export const FLOAT_TYPES = ['fp32', 'fp16'] as const;
@@ -23,6 +24,7 @@ export const PARTIAL_OPTIONS = {
   output: scoredOutputOption,
   maxSamples: maxSamplesOption,
   batchSize: batchSizeOption,
+  ...METRIC_OPTIONS,
   maxFloatLayers: {
     help: '`qtool run` only: needing more float layers than this sends the run on to QAT',
     schema: countSchema,

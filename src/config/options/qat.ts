@@ -2,6 +2,7 @@
 // parsed as numbers; the stage checks their ranges (positive, whole).
 import { z } from 'zod';
 import { DEFAULT_BATCH_SIZE, number, oneOf, positiveIntSchema, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 /** sgd is SGD with momentum 0.9. */
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
@@ -33,6 +34,7 @@ export const QAT_OPTIONS = {
     flags: '--max-drop <points>', help: 'exit 1 when the exported INT8 model drops more than this from FP32 (on the --eval data)',
     parse: number,
   },
+  ...METRIC_OPTIONS,
 } satisfies OptionTable;
 
 export type QatSection = Section<typeof QAT_OPTIONS>;

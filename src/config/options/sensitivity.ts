@@ -2,6 +2,7 @@
 // their vocabularies: the modes a variant measures and the ranking metrics.
 import { z } from 'zod';
 import { batchSizeOption, maxSamplesOption, oneOf, positiveInt, positiveIntSchema, scoredOutputOption, type OptionTable, type Section } from '../options.js';
+import { METRIC_OPTIONS } from './metric.js';
 
 /** What a variant measures: every layer quantized but one (fallback), or only one (quantize). */
 export const MODES = ['fallback', 'quantize'] as const;
@@ -14,6 +15,8 @@ export const METRICS = ['top1', 'agreement', 'sqnr'] as const;
 export type Metric = (typeof METRICS)[number];
 
 export const DEFAULT_PROXY_SAMPLES = 64;
+/** With --metric-command: the layers of the built-in ranking measured with it. */
+export const DEFAULT_METRIC_TOP = 10;
 
 export const SENSITIVITY_OPTIONS = {
   mode: {
@@ -29,6 +32,11 @@ export const SENSITIVITY_OPTIONS = {
   proxySamples: {
     flags: '--proxy-samples <n>', help: 'samples for the quick proxy ranking', default: DEFAULT_PROXY_SAMPLES,
     parse: positiveInt, schema: positiveIntSchema,
+  },
+  ...METRIC_OPTIONS,
+  metricTop: {
+    flags: '--metric-top <k>', help: 'with --metric-command: measure the K most sensitive layers with it and re-order them by it',
+    default: DEFAULT_METRIC_TOP, parse: positiveInt, schema: positiveIntSchema,
   },
   batchSize: batchSizeOption,
   /** The chart's length: the command's, not the stage's. */

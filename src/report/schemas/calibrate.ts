@@ -4,6 +4,7 @@ import { floatTensorSchema } from './calibration.js';
 import { subgraphLayerSchema } from './inspect.js';
 import { bytes, count, decibels, percent, points, positiveCount, seconds } from './values.js';
 import { outputFigureSchema, primaryMetricSchema } from './output-figure.js';
+import { metricCommandSchema, metricValue } from './metric-command.js';
 
 export const methodResultSchema = z.object({
   method: z.string(),
@@ -15,7 +16,7 @@ export const methodResultSchema = z.object({
   /** The primary output's SQNR against FP32; null when identical. */
   sqnrDb: decibels.nullable(),
   /** The value of the report's `metric` (absent in reports of earlier versions). */
-  value: percent.optional(),
+  value: metricValue.optional(),
   /** Every model output against FP32's (absent in reports of earlier versions). */
   outputs: z.array(outputFigureSchema).optional(),
 });
@@ -30,6 +31,8 @@ export const calibrateReportSchema = z.object({
   fp32: z.object({ top1: percent.nullable(), sizeBytes: bytes }),
   /** What the methods are compared by, on which output; null without --eval (absent in reports of earlier versions). */
   metric: primaryMetricSchema.nullable().optional(),
+  /** With --metric-command: the user's metric and what it cost. */
+  metricCommand: metricCommandSchema.optional(),
   quantizedLayers: count,
   quantizedTensors: count,
   foldedActivations: count,

@@ -26,9 +26,13 @@ export type OutputFigureReport = z.infer<typeof outputFigureSchema>;
 
 /** The metric a report's budget is decided on, and the output it is measured on. */
 export const primaryMetricSchema = z.object({
-  /** 'top1' (labels), 'agreement' (with FP32), 'sqnr' (dB, FP32 = the 100 dB cap). */
-  name: z.enum(['top1', 'agreement', 'sqnr']),
-  output: z.string(),
-  fp32: percent,
+  /** 'top1' (labels), 'agreement' (with FP32), 'sqnr' (dB, FP32 = the 100 dB cap), or the name of the user's metric. */
+  name: z.string().min(1),
+  /** The primary output (the built-in metrics); null for the user's command. */
+  output: z.string().nullable(),
+  /** A percentage for the built-in metrics; the command's units for the user's. */
+  fp32: z.number(),
+  /** Only the user's metric may be lower-is-better (absent: higher is better). */
+  higherIsBetter: z.boolean().optional(),
 });
 export type PrimaryMetric = z.infer<typeof primaryMetricSchema>;

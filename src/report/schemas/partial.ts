@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
 import { outputFigureSchema } from './output-figure.js';
+import { metricCommandSchema, metricValue } from './metric-command.js';
 import { bytes, count, decibels, maxDropPoints, milliseconds, percent, points, positiveCount, seconds, unique } from './values.js';
 
 const point = z.object({
@@ -10,7 +11,7 @@ const point = z.object({
   /** The layer this step added to the float set; null for the fully quantized start. */
   added: z.string().nullable(),
   /** Top-1 with labels, agreement with FP32 without, percent; for an output without classes, SQNR (dB clamped to [0, 100]). */
-  accuracy: percent,
+  accuracy: metricValue,
   /** FP32 accuracy minus this one, points (dB below the 100 dB cap for sqnr). */
   drop: points,
   top1: percent.nullable(),
@@ -19,8 +20,8 @@ const point = z.object({
   sqnrDb: decibels.nullable(),
   /** Every model output against FP32's (absent in reports of earlier versions). */
   outputs: z.array(outputFigureSchema).optional(),
-  /** Median session.run time per batch, ms. */
-  medianBatchMs: milliseconds,
+  /** Median session.run time per batch, ms; null when a metric command scored it (qtool does not run the model). */
+  medianBatchMs: milliseconds.nullable(),
   sizeBytes: bytes,
 });
 export type PartialPoint = z.infer<typeof point>;
@@ -33,11 +34,14 @@ export const partialReportSchema = z.object({
   sensitivity: z.object({ path: z.string(), sha256: z.string() }),
   data: z.object({ path: z.string(), samples: positiveCount }),
   labels: z.string().nullable(),
-  accuracyMetric: z.enum(['top1', 'agreement', 'sqnr']),
+  /** top1, agreement, sqnr, or the user's metric (metricCommand). */
+  accuracyMetric: z.string().min(1),
+  /** With --metric-command: the user's metric and what it cost. */
+  metricCommand: metricCommandSchema.optional(),
   floatType: z.enum(FLOAT_TYPES),
   budget: z.object({ maxDrop: maxDropPoints.nullable(), keepFloat: count.nullable() }),
   /** FP32's value of accuracyMetric: its top-1, 100 (agreement with itself), or 100 (the SQNR cap). */
-  fp32: z.object({ accuracy: percent, medianBatchMs: milliseconds, sizeBytes: bytes }),
+  fp32: z.object({ accuracy: metricValue, medianBatchMs: milliseconds.nullable(), sizeBytes: bytes }),
   totalLayers: count,
   floatLayers: z.array(z.string()),
   /** The model written: one of the curve's points. */

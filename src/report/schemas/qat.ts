@@ -3,6 +3,7 @@ import { OPTIMIZERS } from '../../config/options/qat.js';
 import { reportHeader } from '../io.js';
 import { count, maxDropPoints, percent, points, positiveCount, seconds } from './values.js';
 import { qatEpochSchema } from '../../qat/checkpoint-schema.js';
+import { metricCommandSchema } from './metric-command.js';
 
 export { qatEpochSchema, qatFingerprintSchema, type QatEpoch, type QatFingerprint } from '../../qat/checkpoint-schema.js';
 
@@ -47,6 +48,11 @@ export const qatReportSchema = z.object({
     before: percent,
     after: percent,
   }).nullable(),
+  /**
+   * With --metric-command: the user's metric on the calibrated INT8 model before training and on the exported
+   * model after it (the budget's drop is then this metric's); parity stays on the built-in agreement.
+   */
+  metricCommand: metricCommandSchema.extend({ before: z.number(), after: z.number(), drop: points }).optional(),
   /** With --max-drop: the exported INT8 model's drop from FP32 in onnxruntime on the parity data, points. */
   budget: z.object({ maxDrop: maxDropPoints, drop: points, met: z.boolean() }).nullable(),
   /** The exported INT8 model in onnxruntime against the trained tfjs fake-quant model on the same samples. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { reportHeader } from '../io.js';
-import { count, maxDropPoints, percent, points, positiveCount, sha256 } from './values.js';
+import { count, maxDropPoints, points, positiveCount, sha256 } from './values.js';
+import { metricCommandSchema, metricValue } from './metric-command.js';
 
 /** A file a stage wrote; `path` is relative to the run folder (the one holding run.json). */
 export const runArtifactSchema = z.object({ path: z.string(), sha256 });
@@ -23,7 +24,7 @@ export const runStageSchema = z.object({
   /** The model this stage produced (one of `artifacts`), if any. */
   model: z.string().nullable(),
   /** Accuracy of that model (top-1 with labels, else agreement with FP32), percent, and FP32's minus it, points. */
-  accuracy: percent.nullable(),
+  accuracy: metricValue.nullable(),
   drop: points.nullable(),
   /** Evaluation samples behind `accuracy`. */
   samples: positiveCount.nullable(),
@@ -36,15 +37,18 @@ export const runReportSchema = z.object({
   ...reportHeader,
   config: z.object({ path: z.string(), sha256 }),
   budget: z.object({ maxDrop: maxDropPoints, maxFloatLayers: count.nullable() }),
-  metric: z.enum(['top1', 'agreement', 'sqnr']),
-  fp32: z.object({ accuracy: percent, samples: positiveCount }),
+  /** top1, agreement, sqnr, or the user's metric (metricCommand). */
+  metric: z.string().min(1),
+  /** The config's metric: its command and what it cost over the stages that ran. */
+  metricCommand: metricCommandSchema.optional(),
+  fp32: z.object({ accuracy: metricValue, samples: positiveCount }),
   stages: z.array(runStageSchema),
   final: z.object({
     stage: runStageSchema.shape.name,
     /** Relative to the run folder. */
     model: z.string(),
     sha256,
-    accuracy: percent,
+    accuracy: metricValue,
     drop: points,
     metBudget: z.boolean(),
     message: z.string(),

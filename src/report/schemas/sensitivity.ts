@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { reportHeader } from '../io.js';
 import { outputFigureSchema } from './output-figure.js';
+import { metricCommandSchema } from './metric-command.js';
 import { count, decibels, percent, points, positiveCount, seconds, sha256, unique } from './values.js';
 
 const measured = {
@@ -44,6 +45,8 @@ export const sensitivityLayerSchema = z.object({
   }),
   fallback: variantResult.nullable(),
   quantize: variantResult.nullable(),
+  /** With --metric-command, for the layers it measured: the variant (the first mode's) in the user's metric. */
+  metric: z.object({ value: z.number(), drop: points }).optional(),
 });
 export type SensitivityLayer = z.infer<typeof sensitivityLayerSchema>;
 
@@ -75,6 +78,9 @@ export const sensitivityReportSchema = z.object({
   /** Layer names, most sensitive first. */
   ranking: z.array(z.string()),
   proxyRanking: z.array(z.string()),
+  /** With --metric-command: the ranking before its first `metricCommand.top` layers were re-ordered by the metric. */
+  builtInRanking: z.array(z.string()).optional(),
+  metricCommand: metricCommandSchema.extend({ mode: z.enum(MODES), top: count }).optional(),
   layers: z.array(sensitivityLayerSchema),
   timings: z.object({
     totalSeconds: seconds,

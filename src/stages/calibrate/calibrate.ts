@@ -20,6 +20,8 @@ import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
+import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
+import type { MetricCommandRecord } from '../../report/schemas/metric-command.js';
 import { fileError, InputError } from '../../util/errors.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { withOutput } from '../../report/commit.js';
@@ -53,6 +55,8 @@ export interface CalibrateOptions {
   batchSize: number;
   /** The output the methods are compared on (default: the first). */
   output?: string;
+  /** The user's metric: the methods are compared with it instead of on --eval. */
+  metricCommand?: MetricCommand;
   outDir: string;
 }
 
@@ -79,7 +83,9 @@ function checkInputs(fp32: LoadedModel, prepared: PreparedRecipe, inputs: Calibr
   if (prepared.plan.layers.length === 0) {
     throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
   }
-  if (opts.select === 'best' && !inputs.eval) throw new InputError('--select best needs --eval data to compare the methods on');
+  if (opts.select === 'best' && !inputs.eval && !opts.metricCommand) {
+    throw new InputError('--select best needs --eval data or a --metric-command to compare the methods with');
+  }
   if (opts.select && opts.select !== 'best' && !opts.methods.some((m) => m.id === opts.select)) {
     throw new InputError(`--select: '${opts.select}' is not among the methods computed (${opts.methods.map((m) => m.id).join(', ')})`);
   }
@@ -127,7 +133,7 @@ function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHist
 async function compareMethods(
   fp32: LoadedModel, evalDs: Dataset, labels: Int32Array | undefined, labelsPath: string | undefined,
   methods: Map<string, Candidate>, batchSize: number, output: string | undefined,
-): Promise<{ fp32Top1: number | null; metric: PrimaryMetric; results: MethodResult[] }> {
+): Promise<Compared> {
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, output, progress: progressBar });
   const results: MethodResult[] = [];
   for (const [id, c] of methods) {
@@ -137,8 +143,35 @@ async function compareMethods(
       method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
     });
   }
-  const metric = { name: scorer.metric.name as PrimaryMetric['name'], output: scorer.primary.name, fp32: scorer.fp32 };
+  const metric = { name: scorer.metric.name, output: scorer.primary.name, fp32: scorer.fp32 };
   return { fp32Top1: scorer.fp32Top1, metric, results };
+}
+
+/** Every method's INT8 model scored by the user's command. */
+async function compareByCommand(
+  fp32: LoadedModel, methods: Map<string, Candidate>, spec: MetricCommand, cacheDir: string,
+): Promise<Compared> {
+  const scorer = await CommandScorer.create(fp32.bytes, `${fp32.path} (FP32)`, spec, cacheDir);
+  const bar = progressBar('metric', methods.size, 'models');
+  const results: MethodResult[] = [];
+  try {
+    for (const [id, c] of methods) {
+      const s = await scorer.score(buildRecipeBytes(c.recipe), `the ${id} INT8 model`);
+      results.push({ method: id, top1: null, drop: s.drop, agreement: null, sqnrDb: null, value: s.value });
+      bar.tick(1, `${id}: ${spec.name} ${s.value}`);
+    }
+  } finally {
+    bar.stop();
+  }
+  const metric = { name: spec.name, output: null, fp32: scorer.fp32, higherIsBetter: spec.higherIsBetter };
+  return { fp32Top1: null, metric, results, metricCommand: scorer.cost() };
+}
+
+interface Compared {
+  fp32Top1: number | null;
+  metric: PrimaryMetric;
+  results: MethodResult[];
+  metricCommand?: MetricCommandRecord;
 }
 
 function calibrationRecord(
@@ -151,6 +184,7 @@ function calibrationRecord(
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
       clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}), ...(opts.output ? { output: opts.output } : {}),
+      ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,
@@ -200,8 +234,10 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
   const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
   const methods = candidates(prepared, pass.histograms, opts);
-  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, methods, opts.batchSize, opts.output) : undefined;
-  const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric.name);
+  const compared = opts.metricCommand
+    ? await compareByCommand(fp32, methods, opts.metricCommand, opts.outDir)
+    : evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, methods, opts.batchSize, opts.output) : undefined;
+  const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric);
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
@@ -215,6 +251,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: labelsPath ?? null } : null,
     fp32: { top1: compared?.fp32Top1 ?? null, sizeBytes: fp32.bytes.length },
     metric: compared?.metric ?? null,
+    ...(compared?.metricCommand ? { metricCommand: compared.metricCommand } : {}),
     quantizedLayers: prepared.plan.layers.length,
     quantizedTensors: prepared.plan.tensors.length,
     foldedActivations: prepared.plan.folded.length,

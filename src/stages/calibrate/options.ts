@@ -7,6 +7,7 @@ import { withDefaults } from '../../config/options.js';
 import { CALIBRATE_OPTIONS, type CalibrateSection } from '../../config/options/calibrate.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
 import type { CalibrateOptions } from './calibrate.js';
+import { metricCommandOf } from '../../config/options/metric.js';
 
 export function calibrateOptions(section: CalibrateSection, outDir: string): CalibrateOptions {
   const s = withDefaults(CALIBRATE_OPTIONS, section);
@@ -22,6 +23,7 @@ export function calibrateOptions(section: CalibrateSection, outDir: string): Cal
     ...(s.equalize ? { equalize: true } : {}),
     ...(s.output !== undefined ? { output: s.output } : {}),
     batchSize: s.batchSize,
+    ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s) } : {}),
     outDir,
   };
 }

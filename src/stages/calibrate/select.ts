@@ -19,8 +19,9 @@ export interface Selection {
  * labels, else agreement with FP32, or SQNR for a map; reports of earlier
  * versions: top-1, else agreement); SQNR breaks ties.
  */
-function rank(r: MethodResult): [number, number] {
-  return [r.value ?? r.top1 ?? r.agreement ?? -Infinity, r.sqnrDb === null ? Infinity : r.sqnrDb];
+function rank(r: MethodResult, higherIsBetter: boolean): [number, number] {
+  const v = r.value ?? r.top1 ?? r.agreement;
+  return [v === undefined || v === null ? -Infinity : higherIsBetter ? v : -v, r.sqnrDb === null ? Infinity : r.sqnrDb];
 }
 
 const RANKED_BY: Record<string, string> = {
@@ -29,17 +30,22 @@ const RANKED_BY: Record<string, string> = {
   sqnr: 'output SQNR against FP32',
 };
 
-/** `metric`: the name of what `results` were scored by (top1, agreement, sqnr). */
-export function selectMethod(methods: CalibMethod[], results: MethodResult[], select?: string, metric?: string): Selection {
+/** `metric`: what `results` were scored by (top1, agreement, sqnr, or the user's metric, which may be lower-is-better). */
+export function selectMethod(
+  methods: CalibMethod[], results: MethodResult[], select?: string, metric?: { name: string; higherIsBetter?: boolean },
+): Selection {
   if (select && select !== 'best') return { method: select, reason: `chosen with --select ${select}` };
   if (results.length > 0 && (select === 'best' || select === undefined)) {
+    const higherIsBetter = metric?.higherIsBetter ?? true;
     const best = [...results].sort((a, b) => {
-      const [a1, a2] = rank(a);
-      const [b1, b2] = rank(b);
+      const [a1, a2] = rank(a, higherIsBetter);
+      const [b1, b2] = rank(b, higherIsBetter);
       return b1 - a1 || b2 - a2;
     })[0];
-    const by = RANKED_BY[metric ?? (best.top1 !== null ? 'top1' : 'agreement')];
-    return { method: best.method, reason: `best ${by} on the evaluation data` + (metric === 'sqnr' ? '' : ' (SQNR breaks ties)') };
+    const name = metric?.name ?? (best.top1 !== null ? 'top1' : 'agreement');
+    const builtIn = RANKED_BY[name];
+    if (!builtIn) return { method: best.method, reason: `best ${name} from the metric command (${higherIsBetter ? 'higher' : 'lower'} is better)` };
+    return { method: best.method, reason: `best ${builtIn} on the evaluation data` + (name === 'sqnr' ? '' : ' (SQNR breaks ties)') };
   }
   if (methods.some((m) => m.id === DEFAULT_METHOD)) {
     return { method: DEFAULT_METHOD, reason: 'the default without --eval data: the range with the least expected quantization error (pass --eval to pick by accuracy)' };

@@ -4,6 +4,7 @@
 import { withDefaults } from '../../config/options.js';
 import { PARTIAL_OPTIONS, type PartialSection } from '../../config/options/partial.js';
 import type { PartialOptions } from './partial.js';
+import { metricCommandOf } from '../../config/options/metric.js';
 
 /** `budget` (a config's top-level maxDrop) is the budget when the section sets neither maxDrop nor keepFloat. */
 export function partialOptions(section: PartialSection, budget: number | undefined, outDir: string): PartialOptions {
@@ -15,6 +16,7 @@ export function partialOptions(section: PartialSection, budget: number | undefin
     ...(s.output !== undefined ? { output: s.output } : {}),
     maxSamples: s.maxSamples,
     batchSize: s.batchSize,
+    ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s) } : {}),
     outDir,
   };
 }

@@ -15,6 +15,7 @@ import { withOutput } from '../../report/commit.js';
 import { writeModelArtifact } from '../../report/write-model.js';
 import { buildRecipeModel, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
+import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
 import { dropUnit, lowerDrop } from '../../metrics/metric.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import { storeLayersInFloat16 } from './fp16-layers.js';
@@ -39,7 +40,40 @@ export interface PartialOptions {
   output?: string;
   maxSamples?: number;
   batchSize: number;
+  /** The user's metric: every step is scored with it instead of on --data. */
+  metricCommand?: MetricCommand;
   outDir: string;
+}
+
+type StepScore = Omit<PartialPoint, 'floatLayers' | 'added' | 'sizeBytes'>;
+
+/** Scores a step's model: the user's command, or the built-in scorer on the evaluation data. */
+interface StepScorer {
+  metric: { name: string; label: string };
+  fp32: number;
+  fp32MedianBatchMs: number | null;
+  score(bytes: Uint8Array, label: string): Promise<StepScore>;
+  cost?: CommandScorer['cost'];
+}
+
+function builtInSteps(scorer: OutputScorer): StepScorer {
+  return {
+    metric: scorer.metric, fp32: scorer.fp32, fp32MedianBatchMs: scorer.fp32MedianBatchMs,
+    score: async (bytes, label) => {
+      const m = await scorer.score(bytes, label);
+      return { accuracy: m.value, drop: m.drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, outputs: m.outputs, medianBatchMs: m.medianBatchMs };
+    },
+  };
+}
+
+function commandSteps(scorer: CommandScorer): StepScorer {
+  return {
+    metric: scorer.metric, fp32: scorer.fp32, fp32MedianBatchMs: null, cost: () => scorer.cost(),
+    score: async (bytes, label) => {
+      const m = await scorer.score(bytes, label);
+      return { accuracy: m.value, drop: m.drop, top1: null, agreement: null, sqnrDb: null, medianBatchMs: null };
+    },
+  };
 }
 
 /** Exactly one of --max-drop / --keep-float, neither negative. */
@@ -98,9 +132,11 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
   const { labels, path: labelsPath } = labelsFor(ds, inputs.labels);
   const limit = Math.min(ds.count, opts.maxSamples ?? ds.count);
-  const scorer = await OutputScorer.create(fp32.bytes, fp32.path, ds, {
-    batchSize: opts.batchSize, limit, labels, labelsPath, output: opts.output, progress: progressBar,
-  });
+  const scorer = opts.metricCommand
+    ? commandSteps(await CommandScorer.create(fp32.bytes, `${fp32.path} (FP32)`, opts.metricCommand, opts.outDir))
+    : builtInSteps(await OutputScorer.create(fp32.bytes, fp32.path, ds, {
+      batchSize: opts.batchSize, limit, labels, labelsPath, output: opts.output, progress: progressBar,
+    }));
   const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
   const bar = progressBar('partial', total, 'steps');
   // Only two models are kept: the latest step's and the best so far (written if the budget is never met).
@@ -111,14 +147,11 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     outcome = await greedySearch<PartialPoint>(sens.ranking, budget, async (floatLayers) => {
       const bytes = buildPartial(recipe, floatLayers, opts.floatType);
       const m = await scorer.score(bytes, `${fp32.path} (${floatLayers.length} layers in float)`);
-      const { value: accuracy, drop } = m;
+      const { drop } = m;
       bar.tick(1, `${floatLayers.length} in float: drop ${drop.toFixed(2)}`);
       latest = { k: floatLayers.length, drop, bytes };
       if (!best || lowerDrop(drop, best.drop)) best = latest;
-      return {
-        floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null,
-        accuracy, drop, top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb, outputs: m.outputs, medianBatchMs: m.medianBatchMs, sizeBytes: bytes.length,
-      };
+      return { floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null, ...m, sizeBytes: bytes.length };
     });
   } finally {
     bar.stop();
@@ -143,13 +176,14 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     schema: 'qtool/partial@1',
     ...reportHeaderFor(fp32, {
       maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType, ...(opts.output ? { output: opts.output } : {}),
-      maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize,
+      maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize, ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),
     }),
     calibration: { path: inputs.calibration, sha256: calibrationSha },
     sensitivity: { path: inputs.sensitivity, sha256: sha256(readInputFile(inputs.sensitivity)) },
     data: { path: ds.path, samples: limit },
     labels: labelsPath ?? null,
-    accuracyMetric: scorer.metric.name as PartialReport['accuracyMetric'],
+    accuracyMetric: scorer.metric.name,
+    ...(scorer.cost ? { metricCommand: scorer.cost() } : {}),
     floatType: opts.floatType,
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
     fp32: { accuracy: scorer.fp32, medianBatchMs: scorer.fp32MedianBatchMs, sizeBytes: fp32.bytes.length },

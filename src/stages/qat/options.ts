@@ -5,6 +5,7 @@
 import { withDefaults } from '../../config/options.js';
 import { QAT_OPTIONS, type QatSection } from '../../config/options/qat.js';
 import type { QatOptions } from './qat.js';
+import { metricCommandOf } from '../../config/options/metric.js';
 
 export function qatOptions(section: QatSection, outDir: string): QatOptions {
   const s = withDefaults(QAT_OPTIONS, section);
@@ -16,6 +17,7 @@ export function qatOptions(section: QatSection, outDir: string): QatOptions {
     batchSize: s.batchSize,
     learnRanges: s.learnRanges,
     maxDrop: s.maxDrop,
+    ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s) } : {}),
     outDir,
   };
 }

@@ -14,8 +14,9 @@ import { QatGraph } from '../../qat/qat-graph.js';
 import { exportQatModel, trainQat, type TrainResult } from '../../qat/train.js';
 import { CHECKPOINT_FILE, checkpointToResume, qatFingerprint, writeCheckpoint, type Checkpoint } from '../../qat/checkpoint.js';
 import type { QatEpoch, QatFingerprint } from '../../qat/checkpoint-schema.js';
-import { recipeMetadata } from '../../quant/recipe.js';
+import { buildRecipeBytes, recipeMetadata } from '../../quant/recipe.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
+import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
 import { atMost } from '../../metrics/metric.js';
 import { writeReport } from '../../report/io.js';
 import { progressBar } from '../../report/progress.js';
@@ -48,6 +49,8 @@ export interface QatOptions {
   optimizer: Optimizer;
   batchSize: number;
   learnRanges: boolean;
+  /** The user's metric: scored on the calibrated model before training and on the export; the budget is in it. */
+  metricCommand?: MetricCommand;
   outDir: string;
   /** Accuracy budget, points: the exported INT8 model in onnxruntime may drop at most this much from FP32 (report.budget). */
   maxDrop?: number;
@@ -220,6 +223,10 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
   }
   if (s.trainY && p.labels !== s.trainY) checkLabelRange(s.trainY, scorer.classes, s.trainLabelsPath!);
 
+  // The user's metric before training (the calibrated QDQ model is what QAT starts from), before TensorFlow loads.
+  const command = opts.metricCommand ? await CommandScorer.create(s.fp32.bytes, `${s.fp32.path} (FP32)`, opts.metricCommand, opts.outDir) : undefined;
+  const commandBefore = command ? await command.score(buildRecipeBytes(s.recipe), 'the calibrated INT8 model (before QAT)') : undefined;
+
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const rt = await loadTf();
   const qg = new QatGraph(s.recipe, rt.tf, { learnScales: opts.learnRanges, learnWeightScales: opts.learnRanges });
@@ -228,7 +235,12 @@ async function qatFinetuneInto(inputs: QatInputs, opts: QatOptions): Promise<Qat
     const before = s.evalDs ? scorer.scorePredictions(tfPredictions(qg, p.ds, p.count, p.batch, scorer.positions)) : undefined;
     const { res, epochLog } = await train(qg, s, scorer, opts, { path: checkpointPath, fingerprint, resumed });
     const { exported, parity } = await exportAndCheck(qg, s, scorer);
+    const commandAfter = command ? await command.score(exported, 'the exported QAT model') : undefined;
+    const metricCommand = command && commandBefore && commandAfter
+      ? { ...command.cost(), before: commandBefore.value, after: commandAfter.value, drop: commandAfter.drop }
+      : undefined;
     const report = qatReport({
+      metricCommand,
       inputs, opts, setup: s, scorer, before, res, epochLog, parity, resumedFrom: resumed ? resumed.state.epoch : null,
       backend: { name: rt.backend, native: rt.backend !== 'cpu', fallbackReason: rt.fallbackReason ?? null },
       lr0: startingLr(opts), batchNormFolded: qg.batchNormFolded, quantizedLayers: qg.plan.layers.length, checkpoint: checkpointPath, started,

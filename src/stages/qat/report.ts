@@ -33,6 +33,8 @@ export interface QatFacts {
   checkpoint: string;
   /** performance.now() when the stage started. */
   started: number;
+  /** With --metric-command: its scores before and after; the budget is decided on its drop. */
+  metricCommand?: NonNullable<QatReport['metricCommand']>;
 }
 
 /** The loss and learning-rate curves, averaged down to at most CURVE_POINTS points. */
@@ -50,14 +52,15 @@ function curves(res: TrainResult): { every: number; loss: number[]; lr: number[]
 
 export function qatReport(f: QatFacts): QatReport {
   const { inputs, opts, setup: s, res, parity } = f;
-  const { drop, ...parityReport } = parity;
+  const { drop: parityDrop, ...parityReport } = parity;
+  const drop = f.metricCommand?.drop ?? parityDrop;
   const c = curves(res);
   const cal = s.calibration;
   return {
     schema: 'qtool/qat@1',
     ...reportHeaderFor(s.fp32, {
       epochs: opts.epochs, baseLr: opts.baseLr ?? null, lr: opts.lr ?? null, optimizer: opts.optimizer, batchSize: opts.batchSize,
-      learnRanges: opts.learnRanges, distill: !s.trainY,
+      learnRanges: opts.learnRanges, distill: !s.trainY, ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),
     }),
     calibration: { path: inputs.calibration, method: cal.selectedMethod, perChannel: cal.perChannel },
     partial: inputs.partial ? { path: inputs.partial } : null,
@@ -80,6 +83,7 @@ export function qatReport(f: QatFacts): QatReport {
     accuracy: s.evalDs && f.before !== undefined
       ? { data: s.evalDs.path, samples: s.parity.count, metric: parity.metric, fp32: f.scorer.fp32, before: f.before, after: parity.tfjs }
       : null,
+    ...(f.metricCommand ? { metricCommand: f.metricCommand } : {}),
     budget: opts.maxDrop === undefined ? null : { maxDrop: opts.maxDrop, drop, met: atMost(drop, opts.maxDrop) },
     parity: parityReport,
     timings: {

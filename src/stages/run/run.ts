@@ -13,12 +13,25 @@ import { checkOpset } from '../calibrate/calibrate.js';
 import { atMost, classificationMetric, dropUnit, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import type { PartialReport } from '../../report/schemas/partial.js';
+import type { CalibrateReport } from '../../report/schemas/calibrate.js';
+import type { MetricCommandRecord } from '../../report/schemas/metric-command.js';
 import { runReportSchema, type RunReport, type RunStage } from '../../report/schemas/run.js';
 import { fileError } from '../../util/errors.js';
 import { QatInterruptedError, type QatEvent } from '../qat/qat.js';
 import { afterCalibrate, afterPartial, pickFinal, type Budget } from './decide.js';
 import { StageRunner, type StageName } from './runner.js';
 import { calibrateStage, dataSource, partialStage, qatStage, sensitivityStage, type RunFiles } from './stages.js';
+
+/** The metric command's cost over the stages this run ran: runs and seconds summed; FP32's score as calibrate recorded it. */
+function metricCostOfRun(costs: MetricCommandRecord[], cal: CalibrateReport): MetricCommandRecord {
+  const first = cal.metricCommand ?? costs[0];
+  return {
+    ...first,
+    fp32Cached: costs.every((c) => c.fp32Cached),
+    runs: costs.reduce((n, c) => n + c.runs, 0),
+    seconds: costs.reduce((n, c) => n + c.seconds, 0),
+  };
+}
 
 const layers = (n: number) => `${n} float layer${n === 1 ? '' : 's'}`;
 
@@ -143,7 +156,8 @@ async function runStages(
     config: { path: configPath, sha256: configSha },
     budget: { maxDrop: budget.maxDrop, maxFloatLayers: budget.maxFloatLayers ?? null },
     // calibrate's metric (sqnr for an output without classes); reused reports of earlier versions have none.
-    metric: cal.metric?.name ?? classificationMetric(c.data.evalLabels !== undefined).name as RunReport['metric'],
+    metric: cal.metric?.name ?? classificationMetric(c.data.evalLabels !== undefined).name,
+    ...(c.metric ? { metricCommand: metricCostOfRun(r.metricCosts, cal) } : {}),
     fp32: { accuracy: cal.metric?.fp32 ?? cal.fp32.top1 ?? FP32_AGREEMENT, samples: cal.eval!.samples },
     stages: r.stages,
     final: {

@@ -3,6 +3,7 @@
 // and what the stage's model measured.
 import { relative } from 'node:path';
 import type { RunStage } from '../../report/schemas/run.js';
+import type { MetricCommandRecord } from '../../report/schemas/metric-command.js';
 import { sha256File } from '../../util/files.js';
 import { FileHashes, fingerprint, previousRun, reusable } from './reuse.js';
 
@@ -24,11 +25,15 @@ export interface StageSpec<R> {
   load: () => R;
   artifacts: (r: R) => string[];
   measure: (r: R) => Measured;
+  /** What the user's metric command cost the stage (its report's metricCommand), if it scored with one. */
+  metricCost?: (r: R) => MetricCommandRecord | undefined;
 }
 
 export class StageRunner {
   readonly stages: RunStage[] = [];
   readonly hashes = new FileHashes();
+  /** The metric command's cost in each stage that ran now (reused stages cost nothing). */
+  readonly metricCosts: MetricCommandRecord[] = [];
   private readonly prev;
 
   constructor(
@@ -50,6 +55,8 @@ export class StageRunner {
     this.onStage?.(s.name, s.reason, old !== undefined);
     const report = old ? s.load() : await s.execute();
     const m = s.measure(report);
+    const cost = old ? undefined : s.metricCost?.(report);
+    if (cost) this.metricCosts.push(cost);
     this.stages.push({
       name: s.name, status: old ? 'reused' : 'ran', reason: s.reason, seconds: (performance.now() - t0) / 1000, fingerprint: fp,
       artifacts: old ? old.artifacts : s.artifacts(report).map((p) => ({ path: this.fromRun(p), sha256: sha256File(p) })),

@@ -19,6 +19,7 @@ import { calibrateOptions } from '../calibrate/options.js';
 import { sensitivityOptions } from '../sensitivity/options.js';
 import { partialOptions } from '../partial/options.js';
 import { qatOptions } from '../qat/options.js';
+import { metricSectionOf } from '../../config/options/metric.js';
 
 /** The run's files, as the stages read them. */
 export interface RunFiles {
@@ -60,7 +61,9 @@ const sourceValues = (c: Config) => ({
 function calibrateMeasure(r: CalibrateReport): Measured {
   const m = r.methods.find((x) => x.method === r.selected.method)!;
   if (r.metric && m.value !== undefined) {
-    return { model: r.artifacts.model, accuracy: m.value, drop: dropOf(BUILT_IN_METRICS[r.metric.name], r.metric.fp32, m.value), samples: r.eval?.samples ?? null };
+    // The user's metric records its direction; the built-in ones are all higher-is-better.
+    const higherIsBetter = r.metric.higherIsBetter ?? BUILT_IN_METRICS[r.metric.name as keyof typeof BUILT_IN_METRICS]?.higherIsBetter ?? true;
+    return { model: r.artifacts.model, accuracy: m.value, drop: dropOf({ higherIsBetter }, r.metric.fp32, m.value), samples: r.eval?.samples ?? null };
   }
   const accuracy = m.top1 ?? m.agreement!;
   return { model: r.artifacts.model, accuracy, drop: m.drop ?? dropOf(AGREEMENT, FP32_AGREEMENT, accuracy), samples: r.eval?.samples ?? null };
@@ -69,7 +72,7 @@ function calibrateMeasure(r: CalibrateReport): Measured {
 export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
   const c = f.config;
   const calIn = { model: c.model, data: c.data.calibration, eval: c.data.eval, labels: c.data.evalLabels, source: dataSource(c) };
-  const calOpts = calibrateOptions(c.calibrate, f.out);
+  const calOpts = calibrateOptions({ ...c.calibrate, ...metricSectionOf(c.metric) }, f.out);
   return {
     name: 'calibrate', reason: 'the PTQ baseline',
     inputs: { model: c.model, calibration: c.data.calibration, ...evalFiles(c) }, options: withSource(noOut(calOpts), c),
@@ -77,12 +80,13 @@ export function calibrateStage(f: RunFiles): StageSpec<CalibrateReport> {
     load: () => readReport(join(f.out, 'calibrate.json'), calibrateReportSchema),
     artifacts: (r) => [r.artifacts.calibration, ...modelFiles(r.artifacts.model), r.artifacts.report],
     measure: calibrateMeasure,
+    metricCost: (r) => r.metricCommand,
   };
 }
 
 export function sensitivityStage(f: RunFiles, reason: string): StageSpec<SensitivityReport> {
   const c = f.config;
-  const o = sensitivityOptions(c.sensitivity, f.out);
+  const o = sensitivityOptions({ ...c.sensitivity, ...metricSectionOf(c.metric) }, f.out);
   return {
     name: 'sensitivity', reason,
     inputs: { model: c.model, calibration: f.calibration, ...evalFiles(c) }, options: withSource(noOut(o), c),
@@ -90,15 +94,17 @@ export function sensitivityStage(f: RunFiles, reason: string): StageSpec<Sensiti
     load: () => readReport(join(f.out, 'sensitivity.json'), sensitivityReportSchema),
     artifacts: (r) => [r.artifacts.report],
     measure: () => NOTHING_MEASURED,
+    metricCost: (r) => r.metricCommand,
   };
 }
 
 /** partial with the run's budget; `keepFloat` instead for the capped start of QAT (in its own folder). */
 export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', reason: string, capped?: { outDir: string; keepFloat: number }): StageSpec<PartialReport> {
   const c = f.config;
+  const section = { ...c.partial, ...metricSectionOf(c.metric) };
   const o = capped
-    ? { ...partialOptions(c.partial, c.maxDrop, capped.outDir), maxDrop: undefined, keepFloat: capped.keepFloat }
-    : partialOptions(c.partial, c.maxDrop, f.out);
+    ? { ...partialOptions(section, c.maxDrop, capped.outDir), maxDrop: undefined, keepFloat: capped.keepFloat }
+    : partialOptions(section, c.maxDrop, f.out);
   const inputs = { model: c.model, calibration: f.calibration, sensitivity: f.sensitivity, data: c.data.eval!, labels: c.data.evalLabels, source: dataSource(c) };
   return {
     name, reason,
@@ -107,6 +113,7 @@ export function partialStage(f: RunFiles, name: 'partial' | 'partial-capped', re
     load: () => readReport(join(o.outDir, 'partial.json'), partialReportSchema),
     artifacts: (r) => [...modelFiles(r.artifacts.model), r.artifacts.report],
     measure: (r) => ({ model: r.artifacts.model, accuracy: r.result.accuracy, drop: r.result.drop, samples: r.data.samples }),
+    metricCost: (r) => r.metricCommand,
   };
 }
 
@@ -118,7 +125,7 @@ export function qatStage(f: RunFiles, reason: string, start: string | undefined,
     model: c.model, calibration: f.calibration, partial: start, train: c.data.train!, trainLabels: c.data.trainLabels,
     distill: c.qat.distill ?? !c.data.trainLabels, eval: c.data.eval, labels: c.data.evalLabels, source: dataSource(c),
   };
-  const qatOpts = qatOptions({ ...c.qat, maxDrop: c.maxDrop }, f.out);
+  const qatOpts = qatOptions({ ...c.qat, ...metricSectionOf(c.metric), maxDrop: c.maxDrop }, f.out);
   return {
     name: 'qat', reason,
     inputs: { model: c.model, calibration: f.calibration, partial: start, train: c.data.train, trainLabels: c.data.trainLabels, ...evalFiles(c) },
@@ -127,6 +134,8 @@ export function qatStage(f: RunFiles, reason: string, start: string | undefined,
     execute: () => qatFinetune(qatIn, { ...qatOpts, resume: 'auto', ...run }),
     load: () => readReport(join(f.out, 'qat.json'), qatReportSchema),
     artifacts: (r) => [...modelFiles(r.artifacts.model), r.artifacts.report],
-    measure: (r) => ({ model: r.artifacts.model, accuracy: r.parity.onnxruntime, drop: r.budget!.drop, samples: r.parity.samples }),
+    // With a metric command, QAT's budget drop is the command's (qat.json's metricCommand).
+    measure: (r) => ({ model: r.artifacts.model, accuracy: r.metricCommand?.after ?? r.parity.onnxruntime, drop: r.budget!.drop, samples: r.parity.samples }),
+    metricCost: (r) => r.metricCommand,
   };
 }

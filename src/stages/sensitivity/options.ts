@@ -4,6 +4,7 @@
 import { withDefaults } from '../../config/options.js';
 import { MODE_CHOICES, SENSITIVITY_OPTIONS, type SensitivitySection } from '../../config/options/sensitivity.js';
 import type { SensitivityOptions } from './sensitivity.js';
+import { metricCommandOf } from '../../config/options/metric.js';
 
 export function sensitivityOptions(section: SensitivitySection, outDir: string): SensitivityOptions {
   const s = withDefaults(SENSITIVITY_OPTIONS, section);
@@ -14,6 +15,7 @@ export function sensitivityOptions(section: SensitivitySection, outDir: string):
     maxSamples: s.maxSamples,
     proxySamples: s.proxySamples,
     batchSize: s.batchSize,
+    ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s), metricTop: s.metricTop } : {}),
     outDir,
   };
 }

@@ -19,8 +19,10 @@ import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
 import type { Dataset } from '../../data/dataset.js';
 import { loadCalibratedModel } from '../load-recipe.js';
 import { runProxy, type ProxyLayer } from './proxy.js';
+import { measureTopWithCommand } from './metric-top.js';
+import type { MetricCommand } from '../../metrics/command-scorer.js';
 import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured } from './rank.js';
-import { DEFAULT_PROXY_SAMPLES, type Metric, type Mode } from '../../config/options/sensitivity.js';
+import { DEFAULT_METRIC_TOP, DEFAULT_PROXY_SAMPLES, type Metric, type Mode } from '../../config/options/sensitivity.js';
 
 export interface SensitivityInputs {
   model: string;
@@ -41,6 +43,9 @@ export interface SensitivityOptions {
   /** Samples for the proxy run (at most the evaluated ones); its SQNRs settle long before accuracy does. */
   proxySamples?: number;
   batchSize: number;
+  /** The user's metric: measures the ranking's `metricTop` most sensitive layers and re-orders them by it. */
+  metricCommand?: MetricCommand;
+  metricTop?: number;
   outDir: string;
   /** Called with the proxy ranking as soon as it is known, before the variants run. */
   onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
@@ -125,12 +130,16 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const layers = recipe.full.layers;
 
   const proxyByName = new Map(proxy.map((p) => [p.name, p]));
-  const ranking = rankLayers(layers.map((l) => ({
+  const builtInRanking = rankLayers(layers.map((l) => ({
     name: l.name,
     fallback: results.get(l.name)?.fallback,
     quantize: results.get(l.name)?.quantize,
     proxyLocalSqnrDb: proxyByName.get(l.name)!.localSqnrDb,
   })));
+  const byCommand = opts.metricCommand
+    ? await measureTopWithCommand(recipe, fp32, builtInRanking, opts.modes[0], opts.metricTop ?? DEFAULT_METRIC_TOP, opts.metricCommand, opts.outDir)
+    : undefined;
+  const ranking = byCommand?.ranking ?? builtInRanking;
   const variantOut = (v: VariantResult | undefined) =>
     v ? { top1: v.top1, agreement: v.agreement, sqnrDb: v.sqnrDb, impact: v.impact, seconds: v.seconds } : null;
   const layerRows: SensitivityLayer[] = layers.map((l) => {
@@ -144,6 +153,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
       proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(l.name) + 1 },
       fallback: variantOut(r.fallback),
       quantize: variantOut(r.quantize),
+      ...(byCommand?.scores.has(l.name) ? { metric: { value: byCommand.scores.get(l.name)!.value, drop: byCommand.scores.get(l.name)!.drop } } : {}),
     };
   });
 
@@ -151,7 +161,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
-    ...reportHeaderFor(fp32, { modes: opts.modes, metric, ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
+    ...reportHeaderFor(fp32, { modes: opts.modes, metric, ...(opts.metricCommand ? { metricCommand: opts.metricCommand, metricTop: opts.metricTop ?? DEFAULT_METRIC_TOP } : {}), ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
     calibration: {
       path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
     },
@@ -164,6 +174,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
     quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null, outputs: fullScore.outputs },
     ranking,
     proxyRanking: proxyRanks,
+    ...(byCommand ? { builtInRanking, metricCommand: { ...byCommand.cost, mode: byCommand.mode, top: byCommand.scores.size } } : {}),
     layers: layerRows,
     timings: {
       totalSeconds: (performance.now() - started) / 1000,

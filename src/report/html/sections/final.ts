@@ -12,7 +12,7 @@ export interface FinalModel {
   path: string;
   /** What it is, in a sentence. */
   description: string;
-  accuracy: { value: number; fp32: number | null; metric: 'top1' | 'agreement' | 'sqnr'; data: string } | null;
+  accuracy: { value: number; fp32: number | null; metric: string; data: string } | null;
   fp32: ModelFile | null;
   /** Every model file the stages wrote, the final one among them. */
   files: ModelFile[];
@@ -23,14 +23,21 @@ export interface FinalModel {
 
 const TITLE = 'Final model';
 
+const BUILT_IN_LABELS: Record<string, string | undefined> = {
+  top1: 'top-1 accuracy', sqnr: 'output SQNR against FP32 (capped at 100 dB)', agreement: 'agreement with FP32',
+};
+
 export function finalSection(f: FinalModel): Section {
   const final = f.files.find((m) => m.path === f.path);
   const rows: Cell[][] = [['model', f.path], ['what', f.description]];
   if (f.accuracy) {
     const a = f.accuracy;
-    const unit = a.metric === 'sqnr' ? 'dB' : '%';
-    rows.push([a.metric === 'top1' ? 'top-1 accuracy' : a.metric === 'sqnr' ? 'output SQNR against FP32 (capped at 100 dB)' : 'agreement with FP32',
-      `${fmt(a.value)} ${unit}` + (a.fp32 !== null ? ` (FP32 ${fmt(a.fp32)} ${unit}, drop ${fmt(a.fp32 - a.value)} ${a.metric === 'sqnr' ? 'dB' : 'points'})` : '') + ` on ${a.data}`]);
+    const builtIn = BUILT_IN_LABELS[a.metric];
+    const unit = a.metric === 'sqnr' ? ' dB' : builtIn ? ' %' : '';
+    // The user's metric (a command) is shown under its name, in its own units; its drop may be a rise (lower is better).
+    const drop = a.fp32 === null ? '' : builtIn ? `, drop ${fmt(a.fp32 - a.value)} ${a.metric === 'sqnr' ? 'dB' : 'points'}` : '';
+    rows.push([builtIn ?? `${a.metric} (metric command)`,
+      `${fmt(a.value)}${unit}` + (a.fp32 !== null ? ` (FP32 ${fmt(a.fp32)}${unit}${drop})` : '') + ` on ${a.data}`]);
   }
   if (final && f.fp32) rows.push(['size', `${megabytes(final.bytes)}, ${fmt(f.fp32.bytes / final.bytes)}x smaller than FP32 (${megabytes(f.fp32.bytes)})`]);
   if ('fp32Ms' in f.speed) {
@@ -54,7 +61,7 @@ export function finalSection(f: FinalModel): Section {
   const notes = 'unavailable' in f.speed ? para(`Speed not measured: ${f.speed.unavailable}.`) : '';
   const run = f.run
     ? para(`qtool run: ${f.run.verdict}.`) +
-      table(['stage', 'status', 'why', 'accuracy %'], f.run.stages.map((s) => [s.name, s.status, s.reason, fmt(s.accuracy ?? undefined)]), 3)
+      table(['stage', 'status', 'why', f.accuracy && !BUILT_IN_LABELS[f.accuracy.metric] ? f.accuracy.metric : 'accuracy %'], f.run.stages.map((s) => [s.name, s.status, s.reason, fmt(s.accuracy ?? undefined)]), 3)
     : '';
   return {
     id: 'final', title: TITLE,

@@ -15,8 +15,31 @@ function floatTensorsNote(c: CalibrateReport): string {
     table(['tensor', 'reason'], c.floatTensors.map((f) => [f.tensor, f.reason]), 2);
 }
 
+/** The methods as the user's metric command scored them: the chart and table under the metric's name. */
+function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metricCommand']>, color: (method: string) => string): Section {
+  const chart = barChart({
+    name: 'methods-accuracy', title: `${m.name} per calibration method (${m.higherIsBetter ? 'higher' : 'lower'} is better)`, yLabel: m.name, zoom: true,
+    bars: [{ label: 'FP32', value: m.fp32, color: FP32_COLOR },
+      ...c.methods.filter((r) => r.value !== undefined).map((r) => ({ label: r.method, value: r.value!, color: color(r.method) }))],
+    references: [{ value: m.fp32, label: `FP32 ${fmt(m.fp32)}`, color: FP32_COLOR }],
+  });
+  const rows = c.methods.map((r) => [
+    swatch(color(r.method), r.method + (r.method === c.selected.method ? '  (selected)' : '')), fmt(r.value), fmt(r.drop ?? undefined),
+  ]);
+  rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(m.fp32), '']);
+  return {
+    id: 'methods', title: TITLE,
+    body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model scored by the metric command ` +
+      `\`${m.command}\` (${m.runs} runs, ${fmt(m.seconds, 1)} s; FP32's score ${m.fp32Cached ? 'from the cache' : 'measured once'}). ` +
+      `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
+      `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32.')}` +
+      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + floatTensorsNote(c),
+  };
+}
+
 export function methodsSection(c: CalibrateReport | undefined, colors: Map<string, string>): Section {
   if (!c) return missing('methods', TITLE, 'no calibrate.json in the folder');
+  if (c.metricCommand && c.methods.length > 0) return commandMethods(c, c.metricCommand, (m) => colors.get(m) ?? FP32_COLOR);
   const hasTop1 = c.methods.some((m) => m.top1 !== null);
   const hasAgreement = c.methods.some((m) => m.agreement !== null);
   const color = (m: string) => colors.get(m) ?? FP32_COLOR;
