@@ -94,7 +94,7 @@ export function registerCalibrate(program: Command): void {
   addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
     .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
-  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'output', 'batchSize')
+  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'smoothQuant', 'biasCorrection', 'output', 'batchSize')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')
     .action(action(async (model: string, flags: Flags, self: Command) => {

@@ -12,13 +12,15 @@ import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import type { QuantType } from '../../quant/qparams.js';
 import type { CalibMethod } from '../../calib/methods.js';
-import { buildRecipeBytes, calibratedRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import { buildRecipeBytes, calibratedRecipe, fitRecipe, keepTensorsFloat, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
 import type { FloatTensor } from '../../quant/float-tensors.js';
 import { floatReasonOf } from '../../calib/float-reason.js';
 import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
+import { biasCorrectionPass } from '../../quant/passes/bias-correction.js';
+import { smoothQuantPass } from '../../quant/passes/smooth-quant.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
@@ -49,6 +51,10 @@ export interface CalibrateOptions {
   clipGelu?: number;
   /** Cross-layer equalization before calibration (the equalize pass). */
   equalize?: boolean;
+  /** Empirical bias correction fitted on the calibration data (the bias-correction pass). */
+  biasCorrection?: boolean;
+  /** SmoothQuant's alpha (the smooth-quant pass); undefined: off. */
+  smoothQuant?: number;
   batchSize: number;
   /** The output the methods are compared on (default: the first). */
   output?: string;
@@ -70,14 +76,28 @@ interface Candidate {
 function requestedPasses(opts: CalibrateOptions): PassSpec[] {
   const passes: PassSpec[] = [];
   if (opts.equalize) passes.push({ name: equalizePass.name, params: {} });
+  if (opts.smoothQuant !== undefined) passes.push({ name: smoothQuantPass.name, params: { alpha: opts.smoothQuant } });
+  if (opts.biasCorrection) passes.push({ name: biasCorrectionPass.name, params: {} });
   if (opts.clipGelu !== undefined) passes.push({ name: clipGeluPass.name, params: { cap: opts.clipGelu } });
   return passes;
 }
 
-function checkInputs(fp32: LoadedModel, prepared: PreparedRecipe, inputs: CalibrateInputs, opts: CalibrateOptions): void {
+/** The options recorded in the reports for the passes (only those requested, so earlier files read the same). */
+function passOptions(opts: CalibrateOptions): Record<string, unknown> {
+  return {
+    ...(opts.equalize ? { equalize: true } : {}),
+    ...(opts.biasCorrection ? { biasCorrection: true } : {}),
+    ...(opts.smoothQuant !== undefined ? { smoothQuant: opts.smoothQuant } : {}),
+  };
+}
+
+function checkLayers(fp32: LoadedModel, prepared: PreparedRecipe): void {
   if (prepared.plan.layers.length === 0) {
     throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
   }
+}
+
+function checkOptions(inputs: CalibrateInputs, opts: CalibrateOptions): void {
   if (opts.select === 'best' && !inputs.eval) throw new InputError('--select best needs --eval data to compare the methods on');
   if (opts.select && opts.select !== 'best' && !opts.methods.some((m) => m.id === opts.select)) {
     throw new InputError(`--select: '${opts.select}' is not among the methods computed (${opts.methods.map((m) => m.id).join(', ')})`);
@@ -149,7 +169,7 @@ function calibrationRecord(
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
-      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}), ...(opts.output ? { output: opts.output } : {}),
+      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...passOptions(opts), ...(opts.output ? { output: opts.output } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
     selectedMethod: selection.method,
@@ -190,12 +210,16 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   checkOpset(fp32);
-  const planned = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
-  checkInputs(fp32, planned, inputs, opts);
+  checkOptions(inputs, opts);
   const specs = graphInputs(fp32.model.graph!);
   const ds = loadDataset(inputs.data, specs);
   const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
   const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
+  // Data-driven passes fit on the calibration data here; the histograms below are of the model they leave.
+  const planned = await fitRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType }, {
+    data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
+  });
+  checkLayers(fp32, planned);
 
   const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
   const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
