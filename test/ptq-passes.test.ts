@@ -3,7 +3,8 @@
 // outlier transformer) and flattens the outlier channels; bias correction
 // keeps it in expectation (each layer's output mean with quantized weights
 // moves to the FP32 one on the calibration data); both are recorded in
-// calibration.json and replayed by the later stages to the same INT8 model.
+// calibration.json and replayed by the later stages to the same INT8 model;
+// --select best compares the recipe with and without each requested pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,7 +23,8 @@ import { buildRecipeBytes } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { headNpy } from './lib/npy-write.js';
-import { makeOutlierTransformer, OUTLIER_TRANSFORMER } from './lib/outlier.js';
+import { makeOutlierModel, makeOutlierTransformer, OUTLIER, OUTLIER_TRANSFORMER } from './lib/outlier.js';
+import { calibrateReportSchema, selectedResult } from '../src/report/schemas/calibrate.js';
 
 const MNIST_CALIB = repoPath('samples', 'mnist', 'calib_x.npy');
 const TRANSFORMER = repoPath('samples', 'transformer', 'model.onnx');
@@ -180,4 +182,26 @@ test('calibrate records the fitted passes; a later stage replays them to the sam
   const bad = runQtool(['calibrate', TRANSFORMER, '--data', calib, '--smooth-quant', '2', '--out', join(dir, 'b')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--smooth-quant: expected alpha in \[0, 1\], got '2'/);
+});
+
+test('--select best compares with and without each requested pass: on the outlier ResNet the equalized recipe wins and is recorded', () => {
+  const dir = tempDir();
+  const model = join(dir, 'outlier.onnx');
+  makeOutlierModel(repoPath('samples', 'resnet', 'model.onnx'), model, OUTLIER);
+  const mnist = (f: string) => repoPath('samples', 'mnist', f);
+  const evalX = headNpy(mnist('eval_x.npy'), join(dir, 'eval_x.npy'), 500);
+  const evalY = headNpy(mnist('eval_y.npy'), join(dir, 'eval_y.npy'), 500);
+  const out = join(dir, 'out');
+  const r = runQtool(['calibrate', model, '--data', headNpy(MNIST_CALIB, join(dir, 'calib.npy'), 300), '--eval', evalX, '--labels', evalY,
+    '--per-tensor', '--method', 'max', '--equalize', '--select', 'best', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = calibrateReportSchema.parse(JSON.parse(r.stdout));
+  assert.deepEqual(report.methods.map((m) => [m.method, m.variant]), [['max', undefined], ['max', 'without equalize']]);
+  const [withPass, without] = report.methods.map((m) => m.top1!);
+  assert.ok(withPass! > without! + 10, `with equalization ${withPass}%, without ${without}%`);
+  assert.equal(report.selected.variant, undefined);
+  assert.equal(selectedResult(report), report.methods[0]);
+  const cal = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8'));
+  assert.ok(cal.passes.some((p: PassRecord) => p.name === 'equalize'), 'the selected recipe is the equalized one');
+  assert.match(report.passes!.map((p) => `${p.name}: ${p.summary}`).join('\n'), /^equalize: \d+ pairs in \d+ rounds; widest per-channel weight range spread/);
 });

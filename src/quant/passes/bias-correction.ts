@@ -174,6 +174,11 @@ export const biasCorrectionPass: QuantPass<BiasCorrectionParams> = {
   always: false,
   params: paramsSchema,
   fit: async (model, _requested, ctx) => fitShifts(model, ctx),
+  describe({ params }) {
+    const c = params.corrections ?? [];
+    const largest = Math.max(0, ...c.flatMap((x) => x.shift.map(Math.abs)));
+    return `${c.length} layers (${params.weights} weights), ${params.rounds} rounds (residuals ${(params.residuals ?? []).map((r) => r.toPrecision(2)).join(', ')}), largest correction ${largest.toPrecision(3)}`;
+  },
   apply(model, params) {
     if (!params.corrections) throw new InputError('bias-correction: no fitted corrections (they are computed from data by qtool calibrate)');
     const shifts = new Map(params.corrections.map((c) => [c.layer, c.shift]));

@@ -47,6 +47,14 @@ function checked(pass: QuantPass, params: unknown): Record<string, unknown> {
   return parsed.data;
 }
 
+/** One line per requested pass on what it did (passes that always run say nothing). */
+export function describePasses(records: readonly PassRecord[]): { name: string; summary: string }[] {
+  return records.flatMap((r) => {
+    const pass = PASSES.find((p) => p.name === r.name);
+    return pass?.describe ? [{ name: r.name, summary: pass.describe(r) }] : [];
+  });
+}
+
 /** Applies the passes that always run and those `requested`, in PASSES order: a replay, data-driven passes with their fitted parameters. */
 export function applyPasses(model: Model, requested: readonly PassSpec[]): PassesResult {
   const records: PassRecord[] = [];

@@ -38,6 +38,8 @@ export interface QuantPass<P extends Record<string, unknown> = Record<string, un
    * refused by `apply`.
    */
   fit?(model: Model, requested: P, data: FitContext): Promise<P>;
+  /** One line on what a run of the pass did, for calibrate's summary; none for passes that always run. */
+  describe?(record: { params: P; effect: Record<string, unknown> }): string;
 }
 
 /** What a data-driven pass may use: the calibration data and the recipe's weight quantizer. */

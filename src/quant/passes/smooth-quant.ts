@@ -177,6 +177,12 @@ export const smoothQuantPass: QuantPass<SmoothQuantParams> = {
       })),
     };
   },
+  describe({ params }) {
+    const groups = params.groups ?? [];
+    if (groups.length === 0) return `alpha ${params.alpha}: no MatMul/Gemm input whose producer takes the scales exactly`;
+    const all = groups.flatMap((g) => g.scales);
+    return `alpha ${params.alpha}: ${groups.length} inputs of ${groups.reduce((n, g) => n + g.layers.length, 0)} layers smoothed, scales ${Math.min(...all).toPrecision(3)} to ${Math.max(...all).toPrecision(3)}`;
+  },
   apply(model, params) {
     if (!params.groups) throw new InputError('smooth-quant: no fitted scales (they are computed from data by qtool calibrate)');
     const r = smoothed(model, params.groups);

@@ -12,7 +12,7 @@ import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import type { QuantType } from '../../quant/qparams.js';
 import type { CalibMethod } from '../../calib/methods.js';
-import { buildRecipeBytes, calibratedRecipe, fitRecipe, keepTensorsFloat, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import { buildRecipeBytes, calibratedRecipe, fitRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
 import type { FloatTensor } from '../../quant/float-tensors.js';
 import { floatReasonOf } from '../../calib/float-reason.js';
 import type { PassSpec } from '../../quant/passes/pass.js';
@@ -21,6 +21,7 @@ import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { biasCorrectionPass } from '../../quant/passes/bias-correction.js';
 import { smoothQuantPass } from '../../quant/passes/smooth-quant.js';
+import { describePasses, PASSES } from '../../quant/passes/index.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { fileError, InputError } from '../../util/errors.js';
@@ -70,6 +71,26 @@ export interface CalibrateResult {
 interface Candidate {
   ranges: Map<string, AssignedRange>;
   recipe: QuantRecipe;
+}
+
+/** One recipe calibrated: its passes (all requested, or all but some, for --select best), statistics and every method's candidate. */
+interface Variant {
+  /** 'without equalize', or undefined for every requested pass. */
+  without?: string;
+  prepared: PreparedRecipe;
+  pass: CollectResult;
+  methods: Map<string, Candidate>;
+}
+
+/** The passes --select best compares with and without (the data-free GELU cap is the user's fixed choice). */
+const COMPARED_PASSES = new Set([equalizePass.name, smoothQuantPass.name, biasCorrectionPass.name]);
+
+/** Every requested pass; with --select best and eval data, also each compared pass left out in turn. */
+function passVariants(passes: PassSpec[], compare: boolean): { without?: string; passes: PassSpec[] }[] {
+  const variants: { without?: string; passes: PassSpec[] }[] = [{ passes }];
+  if (!compare) return variants;
+  for (const p of passes.filter((x) => COMPARED_PASSES.has(x.name))) variants.push({ without: `without ${p.name}`, passes: passes.filter((x) => x !== p) });
+  return variants;
 }
 
 /** The passes calibrate's options ask for (BatchNorm folding always runs). */
@@ -142,19 +163,23 @@ function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHist
   }));
 }
 
-/** Every method's INT8 model scored on held-out data against FP32. */
+/** Every method's INT8 model of every pass variant scored on held-out data against FP32. */
 async function compareMethods(
   fp32: LoadedModel, evalDs: Dataset, labels: Int32Array | undefined, labelsPath: string | undefined,
-  methods: Map<string, Candidate>, batchSize: number, output: string | undefined,
+  variants: readonly Variant[], batchSize: number, output: string | undefined,
 ): Promise<{ fp32Top1: number | null; metric: PrimaryMetric; results: MethodResult[] }> {
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, output, progress: progressBar });
   const results: MethodResult[] = [];
-  for (const [id, c] of methods) {
-    // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
-    const s = await scorer.score(buildRecipeBytes(c.recipe), `${id} INT8 model`, `eval ${id}`);
-    results.push({
-      method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
-    });
+  for (const v of variants) {
+    for (const [id, c] of v.methods) {
+      const name = v.without ? `${id} ${v.without}` : id;
+      // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
+      const s = await scorer.score(buildRecipeBytes(c.recipe), `${name} INT8 model`, `eval ${name}`);
+      results.push({
+        method: id, ...(v.without ? { variant: v.without } : {}),
+        top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
+      });
+    }
   }
   const metric = { name: scorer.metric.name as PrimaryMetric['name'], output: scorer.primary.name, fp32: scorer.fp32 };
   return { fp32Top1: scorer.fp32Top1, metric, results };
@@ -211,21 +236,29 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const fp32 = loadModel(inputs.model);
   checkOpset(fp32);
   checkOptions(inputs, opts);
+  const passes = requestedPasses(opts);
+  const dataDriven = passes.filter((p) => PASSES.find((x) => x.name === p.name)?.fit);
+  // The passes that need no data first: a model without a quantizable layer is refused before any data is read.
+  const prepared0 = prepareRecipe(fp32.model, { passes: passes.filter((p) => !dataDriven.includes(p)), activationType: opts.activationType });
+  checkLayers(fp32, prepared0);
   const specs = graphInputs(fp32.model.graph!);
   const ds = loadDataset(inputs.data, specs);
   const evalDs = inputs.eval ? loadDataset(inputs.eval, specs) : undefined;
   const labels = inputs.labels && evalDs ? loadLabels(inputs.labels, evalDs.count, evalDs.path) : undefined;
-  // Data-driven passes fit on the calibration data here; the histograms below are of the model they leave.
-  const planned = await fitRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType }, {
-    data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
-  });
-  checkLayers(fp32, planned);
-
-  const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
-  const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
-  const methods = candidates(prepared, pass.histograms, opts);
-  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, methods, opts.batchSize, opts.output) : undefined;
+  // Each variant changes weights and so activations: its own fit (data-driven passes, in PASSES order) and its own histograms.
+  const variants: Variant[] = [];
+  for (const v of passVariants(passes, opts.select === 'best' && evalDs !== undefined)) {
+    const planned = v.passes.length === passes.length && dataDriven.length === 0 ? prepared0
+      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType }, {
+        data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
+      });
+    const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
+    const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
+    variants.push({ without: v.without, prepared, pass, methods: candidates(prepared, pass.histograms, opts) });
+  }
+  const compared = evalDs ? await compareMethods(fp32, evalDs, labels, inputs.labels, variants, opts.batchSize, opts.output) : undefined;
   const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric.name);
+  const { prepared, pass, methods } = variants.find((v) => v.without === selection.variant)!;
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
@@ -247,6 +280,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     subgraphLayers: findSubgraphLayers(prepared.model.graph!).map(subgraphLayerRecord),
     methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
+    passes: describePasses(prepared.passes),
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };

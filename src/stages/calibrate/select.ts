@@ -11,6 +11,8 @@ export const DEFAULT_METHOD = 'mse';
 
 export interface Selection {
   method: string;
+  /** The pass variant of the chosen row (MethodResult.variant); absent: every requested pass. */
+  variant?: string;
   reason: string;
 }
 
@@ -39,7 +41,8 @@ export function selectMethod(methods: CalibMethod[], results: MethodResult[], se
       return b1 - a1 || b2 - a2;
     })[0];
     const by = RANKED_BY[metric ?? (best.top1 !== null ? 'top1' : 'agreement')];
-    return { method: best.method, reason: `best ${by} on the evaluation data` + (metric === 'sqnr' ? '' : ' (SQNR breaks ties)') };
+    const reason = `best ${by} on the evaluation data` + (metric === 'sqnr' ? '' : ' (SQNR breaks ties)');
+    return { method: best.method, ...(best.variant ? { variant: best.variant } : {}), reason };
   }
   if (methods.some((m) => m.id === DEFAULT_METHOD)) {
     return { method: DEFAULT_METHOD, reason: 'the default without --eval data: the range with the least expected quantization error (pass --eval to pick by accuracy)' };

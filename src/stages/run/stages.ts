@@ -5,7 +5,7 @@ import type { Config } from '../../config/schema.js';
 import { AGREEMENT, BUILT_IN_METRICS, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { readReport } from '../../report/io.js';
 import { modelFiles } from '../../report/write-model.js';
-import { calibrateReportSchema, type CalibrateReport } from '../../report/schemas/calibrate.js';
+import { calibrateReportSchema, selectedResult, type CalibrateReport } from '../../report/schemas/calibrate.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialReport } from '../../report/schemas/partial.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
@@ -36,7 +36,7 @@ const evalFiles = (c: Config) => ({ eval: c.data.eval, evalLabels: c.data.evalLa
  * or the SQNR metric); reports of earlier versions: top-1, else agreement.
  */
 function calibrateMeasure(r: CalibrateReport): Measured {
-  const m = r.methods.find((x) => x.method === r.selected.method)!;
+  const m = selectedResult(r)!;
   if (r.metric && m.value !== undefined) {
     return { model: r.artifacts.model, accuracy: m.value, drop: dropOf(BUILT_IN_METRICS[r.metric.name], r.metric.fp32, m.value), samples: r.eval?.samples ?? null };
   }

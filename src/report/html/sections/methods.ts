@@ -1,5 +1,5 @@
 // FP32 vs INT8 accuracy per calibration method: table and bar chart.
-import type { CalibrateReport } from '../../schemas/calibrate.js';
+import { methodLabel, selectedResult, type CalibrateReport } from '../../schemas/calibrate.js';
 import { fmt } from '../../table.js';
 import { FP32_COLOR } from '../colors.js';
 import { figure, missing, para, swatch, table, type Section } from '../html.js';
@@ -21,7 +21,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
   const hasAgreement = c.methods.some((m) => m.agreement !== null);
   const color = (m: string) => colors.get(m) ?? FP32_COLOR;
   const rows = c.methods.map((m) => [
-    swatch(color(m.method), m.method + (m.method === c.selected.method ? '  (selected)' : '')),
+    swatch(color(m.method), methodLabel(m) + (m === selectedResult(c) ? '  (selected)' : '')),
     fmt(m.top1 ?? undefined), fmt(m.drop ?? undefined), fmt(m.agreement ?? undefined), fmt(m.sqnrDb ?? undefined, 1),
   ]);
   rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(c.fp32.top1 ?? undefined), '', '', '']);
@@ -34,7 +34,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     };
   }
   const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
-    c.methods.filter((m) => pick(m) !== null).map((m) => ({ label: m.method, value: pick(m)!, color: color(m.method) }));
+    c.methods.filter((m) => pick(m) !== null).map((m) => ({ label: methodLabel(m), value: pick(m)!, color: color(m.method) }));
   const fp32Top1 = c.fp32.top1;
   const chart = hasTop1 && fp32Top1 !== null
     ? barChart({
@@ -57,7 +57,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
   return {
     id: 'methods', title: TITLE,
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
-      `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
+      `Selected: ${c.selected.method}${c.selected.variant ? ` ${c.selected.variant}` : ''}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
       `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + floatTensorsNote(c),
   };
