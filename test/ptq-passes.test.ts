@@ -204,4 +204,10 @@ test('--select best compares with and without each requested pass: on the outlie
   const cal = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8'));
   assert.ok(cal.passes.some((p: PassRecord) => p.name === 'equalize'), 'the selected recipe is the equalized one');
   assert.match(report.passes!.map((p) => `${p.name}: ${p.summary}`).join('\n'), /^equalize: \d+ pairs in \d+ rounds; widest per-channel weight range spread/);
+  // report.html lists both rows and what the pass did.
+  const html = runQtool(['report', out]);
+  assert.equal(html.code, 0, html.stderr);
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(page, /max \(without equalize\)/);
+  assert.match(page, /Recipe passes of the selected model: equalize: \d+ pairs/);
 });

@@ -15,6 +15,12 @@ function floatTensorsNote(c: CalibrateReport): string {
     table(['tensor', 'reason'], c.floatTensors.map((f) => [f.tensor, f.reason]), 2);
 }
 
+/** What each requested recipe pass did (equalization's channel spreads, SmoothQuant's scales, bias correction's rounds). */
+function passesNote(c: CalibrateReport): string {
+  const passes = c.passes ?? [];
+  return passes.length === 0 ? '' : para('Recipe passes of the selected model: ' + passes.map((p) => `${p.name}: ${p.summary}`).join('; ') + '.');
+}
+
 export function methodsSection(c: CalibrateReport | undefined, colors: Map<string, string>): Section {
   if (!c) return missing('methods', TITLE, 'no calibrate.json in the folder');
   const hasTop1 = c.methods.some((m) => m.top1 !== null);
@@ -30,7 +36,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     return {
       id: 'methods', title: TITLE,
       body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
-        'The histograms below still show where each method clips.') + floatTensorsNote(c),
+        'The histograms below still show where each method clips.') + passesNote(c) + floatTensorsNote(c),
     };
   }
   const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
@@ -59,6 +65,6 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
       `Selected: ${c.selected.method}${c.selected.variant ? ` ${c.selected.variant}` : ''}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
-      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + floatTensorsNote(c),
+      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + passesNote(c) + floatTensorsNote(c),
   };
 }
