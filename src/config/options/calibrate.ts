@@ -54,7 +54,7 @@ export const CALIBRATE_OPTIONS = {
     flags: '--smooth-quant [alpha]', preset: String(DEFAULT_SMOOTH_ALPHA),
     help: `SmoothQuant before calibration: move outlier activation channels of MatMul/Gemm inputs into the weights, s = max|X|^alpha / max|W|^(1-alpha) (Xiao et al. 2023; alpha ${DEFAULT_SMOOTH_ALPHA} when not given)`,
     parse: flagged(parseAlpha),
-    schema: z.union([z.literal(true), z.number().min(0, alphaRange).max(1, alphaRange)]),
+    schema: z.union([z.boolean(), z.number().min(0, alphaRange).max(1, alphaRange)]),
   },
   biasCorrection: {
     flags: '--bias-correction', help: 'empirical bias correction: each layer\'s bias absorbs the mean output shift its weight quantization causes on the calibration data (Nagel et al. 2019)',

@@ -22,7 +22,7 @@ export function calibrateOptions(section: CalibrateSection, outDir: string): Cal
     clipGelu: s.clipActivation === undefined ? undefined : parseClipActivation(s.clipActivation),
     ...(s.equalize ? { equalize: true } : {}),
     ...(s.biasCorrection ? { biasCorrection: true } : {}),
-    ...(s.smoothQuant !== undefined ? { smoothQuant: s.smoothQuant === true ? DEFAULT_SMOOTH_ALPHA : s.smoothQuant } : {}),
+    ...(s.smoothQuant !== undefined && s.smoothQuant !== false ? { smoothQuant: s.smoothQuant === true ? DEFAULT_SMOOTH_ALPHA : s.smoothQuant } : {}),
     ...(s.output !== undefined ? { output: s.output } : {}),
     batchSize: s.batchSize,
     outDir,
