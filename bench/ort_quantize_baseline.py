@@ -4,6 +4,7 @@
     python3 bench/ort_quantize_baseline.py                          # cls, rec, det x every method
     python3 bench/ort_quantize_baseline.py --models cls --methods minmax
     python3 bench/ort_quantize_baseline.py --mem-gb 8 --out bench/out/ort-baseline
+    python3 bench/ort_quantize_baseline.py --models cls --per-tensor --out bench/out/ort-baseline-pt   # one weight scale per tensor
     python3 bench/ort_quantize_baseline.py --models rec --score OUT/model.int8.onnx   # score another INT8 model (qtool's) the same way
 
 Needs `python3 -m pip install onnx onnxruntime numpy`, the project's
@@ -18,7 +19,7 @@ recognizer, PP-OCRv4 detector):
    quant_pre_process (symbolic shape inference, ORT's graph optimizations:
    Constant-node weights become initializers, BatchNormalization folds);
 2. quantize, one method per child process: quantize_static in QDQ format,
-   per_channel=True, activations QUInt8, weights QInt8, CalibrationMethod
+   per_channel=True (False with --per-tensor), activations QUInt8, weights QInt8, CalibrationMethod
    MinMax / Entropy / Percentile with ORT's default options, on the
    calibration split (samples/ocr/<model>_calib.npz, fed in batches of
    --calib-batch). ORT's Entropy defaults (num_bins 128 = num_quantized_bins
@@ -178,7 +179,7 @@ def child_quantize(args) -> dict:
     out = os.path.join(args.out, f"{args.model}.{args.method}.int8.onnx")
     t0 = time.time()
     quantize_static(prepared, out, NpzReader(name, x, args.calib_batch), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=not args.per_tensor, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=method)
     return {"calib_samples": int(len(x)), "quantize_seconds": round(time.time() - t0, 1)}
 
@@ -259,7 +260,7 @@ def run_child(step: str, args, model: str, method: str | None) -> dict:
     """One step in a child process under the memory cap: its JSON, status, wall time, peak RSS."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", step, "--model", model, "--out", args.out,
            "--threads", str(args.threads), "--calib-batch", str(args.calib_batch),
-           "--calib-samples", str(args.calib_samples or 0)]
+           "--calib-samples", str(args.calib_samples or 0)] + (["--per-tensor"] if args.per_tensor else [])
     if method:
         cmd += ["--method", method]
     if args.score:
@@ -306,6 +307,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     ap.add_argument("--calib-batch", type=int, default=8, help="calibration batch size")
     ap.add_argument("--calib-samples", type=int, default=0, help="use only the first N calibration samples (0: all)")
+    ap.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor (quantize_static's per_channel=False)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "ort-baseline"))
     ap.add_argument("--score", help="evaluate this INT8 model of the (one) model given by --models, as ORT's are, instead of quantizing")
     ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -340,7 +342,7 @@ def main() -> int:
         for method in args.methods.split(","):
             line: dict = {"model": model, "file": MODELS[model], "method": method,
                           "calibrator": METHOD_OPTIONS[method],
-                          "options": {"quant_format": "QDQ", "per_channel": True, "activation_type": "QUInt8",
+                          "options": {"quant_format": "QDQ", "per_channel": not args.per_tensor, "activation_type": "QUInt8",
                                       "weight_type": "QInt8", "calib_batch": args.calib_batch,
                                       "calib_samples": args.calib_samples or "all",
                                       "mem_cap_gb": args.mem_gb, "threads": args.threads},

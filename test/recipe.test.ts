@@ -24,7 +24,7 @@ function calibrated(): { dir: string; path: string } {
 }
 
 test('passes: the opset upgrade, constant and BatchNorm folding always run first, the others only when asked, each recorded with its parameters and effect', () => {
-  assert.deepEqual(PASSES.map((p) => p.name), ['upgrade-opset', 'fold-constants', 'fold-batchnorm', 'fuse-hardswish', 'equalize', 'clip-gelu']);
+  assert.deepEqual(PASSES.map((p) => p.name), ['upgrade-opset', 'fold-constants', 'fold-batchnorm', 'fuse-hardswish', 'equalize', 'smooth-quant', 'clip-gelu', 'bias-correction']);
   const mobilenet = prepareRecipe(loadModel(MOBILENET).model, { passes: [], activationType: 'uint8' });
   assert.deepEqual(mobilenet.passes.map((p) => p.name), ['upgrade-opset', 'fold-constants', 'fold-batchnorm', 'fuse-hardswish']);
   assert.deepEqual(mobilenet.passes[0]!.effect, { rewritten: [] }, 'exported at opset 13 or above');
@@ -43,6 +43,9 @@ test('passes: the opset upgrade, constant and BatchNorm folding always run first
 
   assert.throws(() => prepareRecipe(fp32, { passes: [{ name: 'equalise', params: {} }], activationType: 'uint8' }), /unknown quantization pass 'equalise'/);
   assert.throws(() => prepareRecipe(fp32, { passes: [{ name: 'clip-gelu', params: { cap: -1 } }], activationType: 'uint8' }), /'clip-gelu': invalid parameters/);
+  // Data-driven passes are fitted by calibrate; a replay without their fitted parameters is refused.
+  assert.throws(() => prepareRecipe(fp32, { passes: [{ name: 'bias-correction', params: {} }], activationType: 'uint8' }), /bias-correction: no fitted corrections/);
+  assert.throws(() => prepareRecipe(fp32, { passes: [{ name: 'smooth-quant', params: { alpha: 0.5 } }], activationType: 'uint8' }), /smooth-quant: no fitted scales/);
 });
 
 test('calibration.json replays into the recipe calibrate wrote model.int8.onnx from', () => {

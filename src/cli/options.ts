@@ -21,6 +21,7 @@ export function addOptions<T extends OptionTable>(cmd: Command, table: T, ...key
     const parse = spec.parse;
     const flag = o.long!;
     if (parse) o.argParser((text: string) => parse(text, flag));
+    if (spec.preset !== undefined) o.preset(spec.preset);
     // Commander's default is what --help shows; the stage's mapping applies the table's.
     if (spec.default !== undefined && spec.helpDefault !== false) o.default(spec.default, spec.helpDefault);
     cmd.addOption(o);

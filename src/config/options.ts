@@ -20,6 +20,8 @@ export interface OptionSpec<V> {
    * default either, and the help text may say it).
    */
   helpDefault?: string | false;
+  /** For an optional value (`--flag [v]`): the text parsed when the flag is given without one. */
+  preset?: string;
   /** Command-line text to the value; errors name `flag`. Without it the flag is a switch (true when given). */
   parse?: (text: string, flag: string) => V;
   /** The config value; none: a command-line-only option. */

@@ -4,7 +4,7 @@ import { onnx } from '../onnx/proto/onnx.js';
 import { cloneModel, opsetVersion, type Model } from '../onnx/model.js';
 import { attrInt, initializerMap, nodeReads } from '../onnx/graph.js';
 import { makeTensor, tensorToArray, type TypedArray } from '../onnx/tensor.js';
-import { quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, type QuantType } from './qparams.js';
+import { dequantizeLinear, dequantizeLinearPerAxis, quantizeLinear, quantizeLinearPerAxis, quantizeWeightPerChannel, quantizeWeightPerTensor, type QuantType } from './qparams.js';
 import { quantizeBias } from './bias.js';
 import type { QuantPlan } from './plan.js';
 import type { QuantLayer } from './quantizable.js';
@@ -60,6 +60,21 @@ export function weightAxis(layer: QuantLayer, perChannel: boolean): number | und
   return layer.channelAxis;
 }
 
+/** A layer's weight as the QDQ model stores it: int8 symmetric, per channel or per tensor (weightAxis). */
+export function quantizeLayerWeight(layer: QuantLayer, w: Float32Array, perChannel: boolean): QuantizedWeight {
+  const axis = weightAxis(layer, perChannel);
+  if (axis !== undefined) return quantizeWeightPerChannel(w, layer.weightDims, axis);
+  const r = quantizeWeightPerTensor(w);
+  return { q: r.q, scales: Float32Array.of(r.scale), zeroPoints: Int8Array.of(r.zeroPoint) };
+}
+
+/** Q(W): the float values the QDQ model's DequantizeLinear gives for a layer's weight. */
+export function dequantizedLayerWeight(layer: QuantLayer, w: Float32Array, perChannel: boolean): Float32Array {
+  const { q, scales, zeroPoints } = quantizeLayerWeight(layer, w, perChannel);
+  const axis = weightAxis(layer, perChannel);
+  return axis === undefined ? dequantizeLinear(q, scales[0]!, zeroPoints[0]!) : dequantizeLinearPerAxis(q, layer.weightDims, axis, scales, zeroPoints);
+}
+
 /** Symmetric int8 with the given scales (one, or one per channel along axis), clamped to [-127, 127]. */
 function quantizeWithScales(w: Float32Array, dims: readonly number[], axis: number | undefined, scales: Float32Array): QuantizedWeight {
   const zeroPoints = new Int8Array(scales.length);
@@ -99,10 +114,7 @@ export function buildQdqModel(fp32: Model, plan: QuantPlan, qparams: Map<string,
     const given = opts.weightScales?.get(base);
     const wq: QuantizedWeight = (!given && opts.weightCache?.get(base)) || (() => {
       const wData = tensorToArray(inits.get(layer.weight)!).data as Float32Array;
-      if (given) return quantizeWithScales(wData, layer.weightDims, axis, given);
-      if (axis !== undefined) return quantizeWeightPerChannel(wData, layer.weightDims, axis);
-      const r = quantizeWeightPerTensor(wData);
-      return { q: r.q, scales: Float32Array.of(r.scale), zeroPoints: Int8Array.of(r.zeroPoint) };
+      return given ? quantizeWithScales(wData, layer.weightDims, axis, given) : quantizeLayerWeight(layer, wData, opts.perChannel);
     })();
     if (!given) opts.weightCache?.set(base, wq);
     const perAxis = axis !== undefined;

@@ -18,8 +18,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { fileError } from '../util/errors.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { applyPasses } from './passes/index.js';
-import type { PassRecord, PassSpec } from './passes/pass.js';
+import { applyPasses, fitPasses } from './passes/index.js';
+import type { FitContext, PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
 import { withoutFloatTensors, type FloatTensor } from './float-tensors.js';
@@ -66,6 +66,13 @@ export interface PrepareOptions {
 export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe {
   const { model, records } = applyPasses(fp32, opts.passes);
   // A Relu/Clip folds into a uint8 range that starts at the zero point; int8 is symmetric.
+  const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
+  return { model, passes: records, plan, floatTensors: [] };
+}
+
+/** calibrate's prepareRecipe: data-driven passes (bias correction, SmoothQuant) fit their parameters on the calibration data first. */
+export async function fitRecipe(fp32: Model, opts: PrepareOptions, ctx: FitContext): Promise<PreparedRecipe> {
+  const { model, records } = await fitPasses(fp32, opts.passes, ctx);
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   return { model, passes: records, plan, floatTensors: [] };
 }

@@ -10,7 +10,7 @@ import { loadModel, type LoadedModel } from '../onnx/model.js';
 import { loadDataset } from '../data/dataset.js';
 import { median } from '../runtime/run.js';
 import { commandLine, QTOOL_VERSION, readReport } from '../report/io.js';
-import { calibrateReportSchema, type CalibrateReport } from '../report/schemas/calibrate.js';
+import { calibrateReportSchema, selectedResult, type CalibrateReport } from '../report/schemas/calibrate.js';
 import { calibrationSchema, type Calibration } from '../report/schemas/calibration.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialReport } from '../report/schemas/partial.js';
@@ -156,7 +156,7 @@ function accuracyOf(a: Artifacts, stage: string): FinalModel['accuracy'] {
     return { value: p.result.accuracy, fp32: p.fp32.accuracy, metric: p.accuracyMetric, data: p.metricCommand ? 'the metric command' : `${p.data.path} (${p.data.samples} samples)` };
   }
   const c = a.calibrate;
-  const m = c?.methods.find((r) => r.method === c.selected.method);
+  const m = c && selectedResult(c);
   if (c?.metricCommand && m?.value !== undefined) return { value: m.value, fp32: c.metricCommand.fp32, metric: c.metricCommand.name, data: 'the metric command' };
   if (!c || !m || !c.eval) return null;
   if (c.metric && m.value !== undefined) return { value: m.value, fp32: c.metric.fp32, metric: c.metric.name, data: `${c.eval.path} (${c.eval.samples} samples)` };

@@ -126,3 +126,42 @@ export function setupOutlierCase(dir: string, evalSamples = 500): OutlierCase {
   if (r.code !== 0) throw new Error(`calibrate failed: ${r.stderr}`);
   return { model, next, calibration: join(out, 'calibration.json'), calibX, evalX, evalY };
 }
+
+export interface OutlierTransformerOptions {
+  /** A LayerNormalization whose output only MatMuls (and Shape) read. */
+  layerNorm: string;
+  channels: number[];
+  scale: number;
+}
+
+/**
+ * The transformer's outlier case, made the same way: LayerNorm scale and bias
+ * of a few channels multiplied by s, the rows of those channels in every
+ * MatMul that reads the LayerNorm divided by s. (x s) W[j] / s = x W[j], so
+ * the FP32 function is unchanged while those activation channels are s times
+ * larger than the rest, as in the LLM outliers SmoothQuant targets.
+ */
+export function makeOutlierTransformer(src: string, dst: string, opts: OutlierTransformerOptions): { readers: string[] } {
+  const { model } = loadModel(src);
+  const g = model.graph!;
+  const ln = g.node!.find((n) => n.name === opts.layerNorm && n.op_type === 'LayerNormalization');
+  if (!ln) throw new Error(`outlier: no LayerNormalization named '${opts.layerNorm}'`);
+  const inits = initializerMap(g);
+  const scaleChannels = (name: string, f: (v: number) => number, channelOf: (i: number, dims: number[]) => number) => {
+    const t = tensorToArray(inits.get(name)!);
+    const d = t.data as Float32Array;
+    for (let i = 0; i < d.length; i++) if (opts.channels.includes(channelOf(i, t.dims))) d[i] = f(d[i]!);
+    replace(g, name, t.dims, d);
+  };
+  for (const i of [1, 2]) scaleChannels(ln.input![i]!, (v) => v * opts.scale, (i) => i);
+  const readers = (consumerMap(g).get(ln.output![0]!) ?? []).filter((n) => n.op_type !== 'Shape');
+  for (const r of readers) {
+    if (r.op_type !== 'MatMul' || !inits.has(r.input![1]!)) throw new Error(`outlier: '${r.name}' reads the LayerNorm and is not a MatMul with a constant weight`);
+    scaleChannels(r.input![1]!, (v) => v / opts.scale, (i, dims) => Math.floor(i / dims[1]!));
+  }
+  saveModel(model, dst);
+  return { readers: readers.map((r) => r.name!) };
+}
+
+/** The transformer sample with 3 channels of its first attention LayerNorm made 300x larger (per-tensor activations then lose about 35 points). */
+export const OUTLIER_TRANSFORMER = { layerNorm: '/layers/layers.0/ln1/LayerNormalization', channels: [5, 21, 42], scale: 300 };

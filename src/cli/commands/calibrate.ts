@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { calibrate } from '../../stages/calibrate/calibrate.js';
 import { calibrateOptions } from '../../stages/calibrate/options.js';
 import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
-import type { CalibrateReport, MethodResult } from '../../report/schemas/calibrate.js';
+import { methodLabel, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
 import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { subgraphLayersNote } from '../../quant/quantizable.js';
@@ -77,19 +77,20 @@ function summary(r: CalibrateReport): string {
       [
         ...(r.fp32.top1 !== null ? [[chalk.dim('fp32'), chalk.dim(fmt(r.fp32.top1)), '', '', '', ...others.map(() => '')]] : []),
         ...r.methods.map((m) => [
-          m.method === r.selected.method ? chalk.bold.cyan(`${m.method} ◀`) : m.method,
+          m.method === r.selected.method && m.variant === r.selected.variant ? chalk.bold.cyan(`${methodLabel(m)} ◀`) : methodLabel(m),
           fmt(m.top1 ?? undefined), dropColour(m.drop), fmt(m.agreement ?? undefined), fmt(m.sqnrDb, 1),
           ...others.map((o) => otherFigure(m, o.name)),
         ]),
       ],
     ));
   }
+  for (const p of r.passes ?? []) lines.push(chalk.dim(`  ${p.name}: ${p.summary}`));
   const note = subgraphLayersNote(r.subgraphLayers ?? []);
   if (note) lines.push(chalk.yellow(`  ${note}`));
   for (const c of r.clippedActivations) {
     lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} max ${fmt(c.maxBefore)} -> ${c.cap}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
   }
-  lines.push('', `${chalk.green('✔')} ${chalk.bold(r.selected.model)} uses ${chalk.cyan(r.selected.method)}: ${r.selected.reason}`);
+  lines.push('', `${chalk.green('✔')} ${chalk.bold(r.selected.model)} uses ${chalk.cyan(r.selected.method)}${r.selected.variant ? ` ${r.selected.variant}` : ''}: ${r.selected.reason}`);
   lines.push(chalk.dim(`  ${(r.fp32.sizeBytes / 1e6).toFixed(2)} MB FP32 -> ${(r.selected.sizeBytes / 1e6).toFixed(2)} MB; ranges in ${r.artifacts.calibration}, comparison in ${r.artifacts.report}`));
   return lines.join('\n');
 }
@@ -104,7 +105,7 @@ export function registerCalibrate(program: Command): void {
   addOptions(cmd, CALIBRATE_OPTIONS, 'method', 'percentile')
     .option('--eval <file>', 'held-out inputs to evaluate every method on')
     .option('--labels <file>', 'labels for --eval (without them, methods are ranked by agreement with FP32)');
-  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'output', 'batchSize',
+  addOptions(cmd, CALIBRATE_OPTIONS, 'perChannel', 'activationType', 'select', 'clipActivation', 'equalize', 'smoothQuant', 'biasCorrection', 'output', 'batchSize',
     'metricCommand', 'metricName', 'metricLowerIsBetter', 'metricTimeout')
     .option('--out <dir>', 'output folder', 'qtool-out')
     .option('--json', 'print the report as JSON on stdout')

@@ -3,10 +3,19 @@ import { z } from 'zod';
 import { DEFAULT_PERCENTILES, METHOD_FAMILIES, methodFamilies, parsePercentiles } from '../../calib/methods.js';
 import { QUANT_TYPES } from '../../quant/qparams.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
+import { DEFAULT_SMOOTH_ALPHA } from '../../quant/passes/smooth-quant.js';
+import { InputError } from '../../util/errors.js';
 import { accepts, batchSizeOption, flagged, oneOf, scoredOutputOption, text, type OptionTable, type Section } from '../options.js';
 import { METRIC_OPTIONS } from './metric.js';
 
 const percentile = 'expected a percentile in (0, 100]';
+const alphaRange = 'expected SmoothQuant alpha in [0, 1]';
+
+function parseAlpha(t: string): number {
+  const v = Number(t);
+  if (t.trim() === '' || !(v >= 0 && v <= 1)) throw new InputError(`expected alpha in [0, 1], got '${t}'`);
+  return v;
+}
 
 export const CALIBRATE_OPTIONS = {
   method: {
@@ -40,6 +49,16 @@ export const CALIBRATE_OPTIONS = {
   },
   equalize: {
     flags: '--equalize', help: 'cross-layer equalization before calibration: rescale pairs of layers so their per-channel weight ranges match (Nagel et al. 2019)',
+    schema: z.boolean(),
+  },
+  smoothQuant: {
+    flags: '--smooth-quant [alpha]', preset: String(DEFAULT_SMOOTH_ALPHA),
+    help: `SmoothQuant before calibration: move outlier activation channels of MatMul/Gemm inputs into the weights, s = max|X|^alpha / max|W|^(1-alpha) (Xiao et al. 2023; alpha ${DEFAULT_SMOOTH_ALPHA} when not given)`,
+    parse: flagged(parseAlpha),
+    schema: z.union([z.boolean(), z.number().min(0, alphaRange).max(1, alphaRange)]),
+  },
+  biasCorrection: {
+    flags: '--bias-correction', help: 'empirical bias correction: each layer\'s bias absorbs the mean output shift its weight quantization causes on the calibration data (Nagel et al. 2019)',
     schema: z.boolean(),
   },
   output: scoredOutputOption,

@@ -14,24 +14,18 @@ import { attrFloat, attrInt, consumerMap, graphOutputs, initializerMap, type Nod
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import type { onnx } from '../../onnx/proto/onnx.js';
 import { NO_PARAMS, type NoParams, type QuantPass } from './pass.js';
+import { channelAbsMax, scaleAxis, type FloatParam } from './weight-params.js';
 
 /** Rounds over all pairs at most; the scales usually settle in a few. */
 const MAX_ROUNDS = 50;
 /** A round whose largest |log s| is below this ends the iteration. */
 const SETTLED = 1e-4;
 
-/** A float32 weight (or bias) initializer, edited in place and written back at the end. */
-interface Param {
-  name: string;
-  dims: number[];
-  data: Float32Array;
-}
-
 /** One layer's weight seen as channels: `outAxis` holds output channels, `inAxis` input channels. */
 interface WeightView {
   node: Node;
-  weight: Param;
-  bias?: Param;
+  weight: FloatParam;
+  bias?: FloatParam;
   outAxis: number;
   /** Depthwise Conv: input channel c is output channel c (the same slice). */
   inAxis: number;
@@ -48,7 +42,7 @@ export interface EqualizedPair {
 
 const HOMOGENEOUS = new Set(['Relu', 'LeakyRelu', 'Clip']);
 
-function readParam(inits: Map<string, onnx.ITensorProto>, name: string | undefined): Param | undefined {
+function readParam(inits: Map<string, onnx.ITensorProto>, name: string | undefined): FloatParam | undefined {
   const t = name ? inits.get(name) : undefined;
   if (!t || t.data_type !== 1) return undefined;
   const d = tensorToArray(t);
@@ -56,7 +50,7 @@ function readParam(inits: Map<string, onnx.ITensorProto>, name: string | undefin
 }
 
 /** The channel axes of a layer's weight, or undefined for layers equalization does not handle. */
-function viewOf(n: Node, inits: Map<string, onnx.ITensorProto>, params: Map<string, Param>): WeightView | undefined {
+function viewOf(n: Node, inits: Map<string, onnx.ITensorProto>, params: Map<string, FloatParam>): WeightView | undefined {
   const param = (name: string | undefined) => {
     if (!name) return undefined;
     if (!params.has(name)) { const p = readParam(inits, name); if (p) params.set(name, p); }
@@ -82,26 +76,6 @@ function viewOf(n: Node, inits: Map<string, onnx.ITensorProto>, params: Map<stri
     default:
       return undefined;
   }
-}
-
-/** max |w| over each index of `axis`. */
-function channelRanges(p: Param, axis: number): Float64Array {
-  const channels = p.dims[axis]!;
-  const inner = p.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const out = new Float64Array(channels);
-  for (let i = 0; i < p.data.length; i++) {
-    const c = Math.floor(i / inner) % channels;
-    const v = Math.abs(p.data[i]!);
-    if (v > out[c]!) out[c] = v;
-  }
-  return out;
-}
-
-/** Multiplies index c of `axis` by f[c]. */
-function scaleAxis(p: Param, axis: number, f: Float64Array): void {
-  const channels = p.dims[axis]!;
-  const inner = p.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  for (let i = 0; i < p.data.length; i++) p.data[i] = p.data[i]! * f[Math.floor(i / inner) % channels]!;
 }
 
 function clipIsRelu(n: Node, inits: Map<string, onnx.ITensorProto>): boolean {
@@ -150,8 +124,8 @@ function spread(r: Float64Array): number {
 
 /** One equalization step of a pair; returns the largest |log s|. */
 function equalizePair(first: WeightView, second: WeightView): number {
-  const r1 = channelRanges(first.weight, first.outAxis);
-  const r2 = channelRanges(second.weight, second.inAxis);
+  const r1 = channelAbsMax(first.weight, first.outAxis);
+  const r2 = channelAbsMax(second.weight, second.inAxis);
   const down = new Float64Array(r1.length);
   const up = new Float64Array(r1.length);
   let largest = 0;
@@ -171,7 +145,7 @@ export function equalize(model: Model): { model: Model; pairs: EqualizedPair[]; 
   const m = cloneModel(model);
   const g = m.graph!;
   const inits = initializerMap(g);
-  const params = new Map<string, Param>();
+  const params = new Map<string, FloatParam>();
   const views = new Map<Node, WeightView>();
   for (const n of g.node ?? []) {
     const v = viewOf(n, inits, params);
@@ -179,13 +153,13 @@ export function equalize(model: Model): { model: Model; pairs: EqualizedPair[]; 
   }
   const pairs = findPairs(g, views, inits);
   if (pairs.length === 0) return { model, pairs: [], rounds: 0 };
-  const before = pairs.map(([a]) => spread(channelRanges(a.weight, a.outAxis)));
+  const before = pairs.map(([a]) => spread(channelAbsMax(a.weight, a.outAxis)));
   let rounds = 0;
   for (let largest = Infinity; largest > SETTLED && rounds < MAX_ROUNDS; rounds++) {
     largest = 0;
     for (const [a, b] of pairs) largest = Math.max(largest, equalizePair(a, b));
   }
-  const touched = new Map(pairs.flatMap(([a, b]) => [a.weight, a.bias, b.weight]).filter((p): p is Param => !!p).map((p) => [p.name, p]));
+  const touched = new Map(pairs.flatMap(([a, b]) => [a.weight, a.bias, b.weight]).filter((p): p is FloatParam => !!p).map((p) => [p.name, p]));
   g.initializer = (g.initializer ?? []).map((t) => {
     const p = touched.get(t.name ?? '');
     return p ? makeTensor(p.name, 'float32', p.dims, p.data) : t;
@@ -195,7 +169,7 @@ export function equalize(model: Model): { model: Model; pairs: EqualizedPair[]; 
     rounds,
     pairs: pairs.map(([a, b], i) => ({
       first: a.node.name ?? a.node.output![0]!, second: b.node.name ?? b.node.output![0]!,
-      channels: a.weight.dims[a.outAxis]!, spreadBefore: before[i]!, spreadAfter: spread(channelRanges(a.weight, a.outAxis)),
+      channels: a.weight.dims[a.outAxis]!, spreadBefore: before[i]!, spreadAfter: spread(channelAbsMax(a.weight, a.outAxis)),
     })),
   };
 }
@@ -208,5 +182,11 @@ export const equalizePass: QuantPass<NoParams> = {
   apply(model) {
     const r = equalize(model);
     return { model: r.model, effect: { pairs: r.pairs, rounds: r.rounds } };
+  },
+  describe({ effect }) {
+    const pairs = effect.pairs as EqualizedPair[];
+    if (pairs.length === 0) return 'no pair of layers joined by Relu or nothing';
+    const worst = pairs.reduce((a, b) => (b.spreadBefore > a.spreadBefore ? b : a));
+    return `${pairs.length} pairs in ${effect.rounds} rounds; widest per-channel weight range spread ${worst.spreadBefore.toFixed(1)}x -> ${worst.spreadAfter.toFixed(1)}x (${worst.first})`;
   },
 };

@@ -2,13 +2,15 @@
 // this folder exporting a QuantPass, and one line here.
 import type { Model } from '../../onnx/model.js';
 import { InputError } from '../../util/errors.js';
+import { biasCorrectionPass } from './bias-correction.js';
 import { clipGeluPass } from './clip-gelu.js';
 import { equalizePass } from './equalize.js';
 import { foldBatchNormPass } from './fold-batchnorm.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { fuseHardSwishPass } from './fuse-hardswish.js';
+import { smoothQuantPass } from './smooth-quant.js';
 import { upgradeOpsetPass } from './upgrade-opset.js';
-import type { PassRecord, PassSpec, QuantPass } from './pass.js';
+import type { FitContext, PassRecord, PassSpec, QuantPass } from './pass.js';
 
 export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
   upgradeOpsetPass,
@@ -16,7 +18,10 @@ export const PASSES: readonly QuantPass<any>[] = [ // eslint-disable-line @types
   foldBatchNormPass,
   fuseHardSwishPass,
   equalizePass,
+  smoothQuantPass,
   clipGeluPass,
+  // Last: it corrects for the quantization of the weights every other pass has settled.
+  biasCorrectionPass,
 ];
 
 export interface PassesResult {
@@ -24,21 +29,53 @@ export interface PassesResult {
   records: PassRecord[];
 }
 
-/** Applies the passes that always run and those `requested`, in PASSES order. */
-export function applyPasses(model: Model, requested: readonly PassSpec[]): PassesResult {
+/** The passes to run (those that always run and those requested), in PASSES order, with their checked parameters. */
+function* selected(requested: readonly PassSpec[]): Generator<[QuantPass, Record<string, unknown>]> {
   for (const r of requested) {
     if (!PASSES.some((p) => p.name === r.name)) throw new InputError(`unknown quantization pass '${r.name}' (known: ${PASSES.map((p) => p.name).join(', ')})`);
   }
-  const records: PassRecord[] = [];
-  let m = model;
   for (const pass of PASSES) {
     const spec = requested.find((r) => r.name === pass.name);
     if (!spec && !pass.always) continue;
-    const parsed = pass.params.safeParse(spec?.params ?? {});
-    if (!parsed.success) throw new InputError(`quantization pass '${pass.name}': invalid parameters (${parsed.error.issues[0]!.message})`);
-    const out = pass.apply(m, parsed.data);
+    yield [pass, checked(pass, spec?.params ?? {})];
+  }
+}
+
+function checked(pass: QuantPass, params: unknown): Record<string, unknown> {
+  const parsed = pass.params.safeParse(params);
+  if (!parsed.success) throw new InputError(`quantization pass '${pass.name}': invalid parameters (${parsed.error.issues[0]!.message})`);
+  return parsed.data;
+}
+
+/** One line per requested pass on what it did (passes that always run say nothing). */
+export function describePasses(records: readonly PassRecord[]): { name: string; summary: string }[] {
+  return records.flatMap((r) => {
+    const pass = PASSES.find((p) => p.name === r.name);
+    return pass?.describe ? [{ name: r.name, summary: pass.describe(r) }] : [];
+  });
+}
+
+/** Applies the passes that always run and those `requested`, in PASSES order: a replay, data-driven passes with their fitted parameters. */
+export function applyPasses(model: Model, requested: readonly PassSpec[]): PassesResult {
+  const records: PassRecord[] = [];
+  let m = model;
+  for (const [pass, params] of selected(requested)) {
+    const out = pass.apply(m, params);
     m = out.model;
-    records.push({ name: pass.name, params: parsed.data, effect: out.effect });
+    records.push({ name: pass.name, params, effect: out.effect });
+  }
+  return { model: m, records };
+}
+
+/** As applyPasses, but a data-driven pass first fits its parameters on `ctx.data`, on the model the earlier passes left. */
+export async function fitPasses(model: Model, requested: readonly PassSpec[], ctx: FitContext): Promise<PassesResult> {
+  const records: PassRecord[] = [];
+  let m = model;
+  for (const [pass, requestedParams] of selected(requested)) {
+    const params = pass.fit ? checked(pass, await pass.fit(m, requestedParams, ctx)) : requestedParams;
+    const out = pass.apply(m, params);
+    m = out.model;
+    records.push({ name: pass.name, params, effect: out.effect });
   }
   return { model: m, records };
 }

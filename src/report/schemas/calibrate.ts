@@ -8,6 +8,8 @@ import { metricCommandSchema, metricValue } from './metric-command.js';
 
 export const methodResultSchema = z.object({
   method: z.string(),
+  /** With `--select best`: the recipe passes left out for this row ("without equalize"); absent: every requested pass. */
+  variant: z.string().optional(),
   top1: percent.nullable(),
   /** FP32 top-1 minus this method's, in points. */
   drop: points.nullable(),
@@ -42,7 +44,9 @@ export const calibrateReportSchema = z.object({
   /** Layers inside If/Loop/Scan bodies, left in float (absent in reports of earlier versions). */
   subgraphLayers: z.array(subgraphLayerSchema).optional(),
   methods: z.array(methodResultSchema),
-  selected: z.object({ method: z.string(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
+  selected: z.object({ method: z.string(), variant: z.string().optional(), reason: z.string(), model: z.string(), sizeBytes: bytes }),
+  /** What each requested pass did, in one line (absent in reports of earlier versions). */
+  passes: z.array(z.object({ name: z.string(), summary: z.string() })).optional(),
   clippedActivations: z.array(z.object({
     tensor: z.string(), cap: z.number().positive(), maxBefore: z.number(), fractionAboveCap: z.number().min(0).max(1),
   })),
@@ -50,3 +54,11 @@ export const calibrateReportSchema = z.object({
   artifacts: z.object({ calibration: z.string(), model: z.string(), report: z.string() }),
 });
 export type CalibrateReport = z.infer<typeof calibrateReportSchema>;
+
+/** The row of the selected model: its method and pass variant. */
+export function selectedResult(r: Pick<CalibrateReport, 'methods' | 'selected'>): MethodResult | undefined {
+  return r.methods.find((m) => m.method === r.selected.method && m.variant === r.selected.variant);
+}
+
+/** A row's name: the method, and the passes left out when --select best compared pass variants. */
+export const methodLabel = (m: Pick<MethodResult, 'method' | 'variant'>): string => (m.variant ? `${m.method} (${m.variant})` : m.method);

@@ -11,13 +11,16 @@ import { collectHistograms, type CollectResult } from '../../calib/collect.js';
 import { HALF_BINS, type TensorHistogram } from '../../calib/histogram.js';
 import type { QuantType } from '../../quant/qparams.js';
 import type { CalibMethod } from '../../calib/methods.js';
-import { buildRecipeBytes, calibratedRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
+import { buildRecipeBytes, calibratedRecipe, fitRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
 import type { FloatTensor } from '../../quant/float-tensors.js';
 import { floatReasonOf } from '../../calib/float-reason.js';
 import type { PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
+import { biasCorrectionPass } from '../../quant/passes/bias-correction.js';
+import { smoothQuantPass } from '../../quant/passes/smooth-quant.js';
+import { describePasses, PASSES } from '../../quant/passes/index.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
@@ -52,6 +55,10 @@ export interface CalibrateOptions {
   clipGelu?: number;
   /** Cross-layer equalization before calibration (the equalize pass). */
   equalize?: boolean;
+  /** Empirical bias correction fitted on the calibration data (the bias-correction pass). */
+  biasCorrection?: boolean;
+  /** SmoothQuant's alpha (the smooth-quant pass); undefined: off. */
+  smoothQuant?: number;
   batchSize: number;
   /** The output the methods are compared on (default: the first). */
   output?: string;
@@ -71,18 +78,52 @@ interface Candidate {
   recipe: QuantRecipe;
 }
 
+/** One recipe calibrated: its passes (all requested, or all but some, for --select best), statistics and every method's candidate. */
+interface Variant {
+  /** 'without equalize', or undefined for every requested pass. */
+  without?: string;
+  prepared: PreparedRecipe;
+  pass: CollectResult;
+  methods: Map<string, Candidate>;
+}
+
+/** The passes --select best compares with and without (the data-free GELU cap is the user's fixed choice). */
+const COMPARED_PASSES = new Set([equalizePass.name, smoothQuantPass.name, biasCorrectionPass.name]);
+
+/** Every requested pass; with --select best and eval data, also each compared pass left out in turn. */
+function passVariants(passes: PassSpec[], compare: boolean): { without?: string; passes: PassSpec[] }[] {
+  const variants: { without?: string; passes: PassSpec[] }[] = [{ passes }];
+  if (!compare) return variants;
+  for (const p of passes.filter((x) => COMPARED_PASSES.has(x.name))) variants.push({ without: `without ${p.name}`, passes: passes.filter((x) => x !== p) });
+  return variants;
+}
+
 /** The passes calibrate's options ask for (BatchNorm folding always runs). */
 function requestedPasses(opts: CalibrateOptions): PassSpec[] {
   const passes: PassSpec[] = [];
   if (opts.equalize) passes.push({ name: equalizePass.name, params: {} });
+  if (opts.smoothQuant !== undefined) passes.push({ name: smoothQuantPass.name, params: { alpha: opts.smoothQuant } });
+  if (opts.biasCorrection) passes.push({ name: biasCorrectionPass.name, params: {} });
   if (opts.clipGelu !== undefined) passes.push({ name: clipGeluPass.name, params: { cap: opts.clipGelu } });
   return passes;
 }
 
-function checkInputs(fp32: LoadedModel, prepared: PreparedRecipe, inputs: CalibrateInputs, opts: CalibrateOptions): void {
+/** The options recorded in the reports for the passes (only those requested, so earlier files read the same). */
+function passOptions(opts: CalibrateOptions): Record<string, unknown> {
+  return {
+    ...(opts.equalize ? { equalize: true } : {}),
+    ...(opts.biasCorrection ? { biasCorrection: true } : {}),
+    ...(opts.smoothQuant !== undefined ? { smoothQuant: opts.smoothQuant } : {}),
+  };
+}
+
+function checkLayers(fp32: LoadedModel, prepared: PreparedRecipe): void {
   if (prepared.plan.layers.length === 0) {
     throw fileError(fp32.path, 'no quantizable op (Conv, ConvTranspose, Gemm or MatMul with a constant float weight)');
   }
+}
+
+function checkOptions(inputs: CalibrateInputs, opts: CalibrateOptions): void {
   if (opts.select === 'best' && !inputs.eval && !opts.metricCommand) {
     throw new InputError('--select best needs --eval data or a --metric-command to compare the methods with');
   }
@@ -129,36 +170,43 @@ function candidates(prepared: PreparedRecipe, histograms: Map<string, TensorHist
   }));
 }
 
-/** Every method's INT8 model scored on held-out data against FP32. */
+/** Every method's INT8 model of every pass variant scored on held-out data against FP32. */
 async function compareMethods(
   fp32: LoadedModel, evalDs: Dataset, labels: Int32Array | undefined, labelsPath: string | undefined,
-  methods: Map<string, Candidate>, batchSize: number, output: string | undefined,
+  variants: readonly Variant[], batchSize: number, output: string | undefined,
 ): Promise<Compared> {
   const scorer = await OutputScorer.create(fp32.bytes, fp32.path, evalDs, { batchSize, labels, labelsPath, output, progress: progressBar });
   const results: MethodResult[] = [];
-  for (const [id, c] of methods) {
-    // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
-    const s = await scorer.score(buildRecipeBytes(c.recipe), `${id} INT8 model`, `eval ${id}`);
-    results.push({
-      method: id, top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
-    });
+  for (const v of variants) {
+    for (const [id, c] of v.methods) {
+      const name = v.without ? `${id} ${v.without}` : id;
+      // A model is built only when it is evaluated or written: serialising a large model costs as much as a forward batch.
+      const s = await scorer.score(buildRecipeBytes(c.recipe), `${name} INT8 model`, `eval ${name}`);
+      results.push({
+        method: id, ...(v.without ? { variant: v.without } : {}),
+        top1: s.top1, drop: s.top1 === null ? null : s.drop, agreement: s.agreement, sqnrDb: s.sqnrDb, value: s.value, outputs: s.outputs,
+      });
+    }
   }
   const metric = { name: scorer.metric.name, output: scorer.primary.name, fp32: scorer.fp32 };
   return { fp32Top1: scorer.fp32Top1, metric, results };
 }
 
-/** Every method's INT8 model scored by the user's command. */
+/** Every method's INT8 model of every pass variant scored by the user's command. */
 async function compareByCommand(
-  fp32: LoadedModel, methods: Map<string, Candidate>, spec: MetricCommand, cacheDir: string,
+  fp32: LoadedModel, variants: readonly Variant[], spec: MetricCommand, cacheDir: string,
 ): Promise<Compared> {
   const scorer = await CommandScorer.create(fp32.bytes, `${fp32.path} (FP32)`, spec, cacheDir);
-  const bar = progressBar('metric', methods.size, 'models');
+  const bar = progressBar('metric', variants.reduce((n, v) => n + v.methods.size, 0), 'models');
   const results: MethodResult[] = [];
   try {
-    for (const [id, c] of methods) {
-      const s = await scorer.score(buildRecipeBytes(c.recipe), `the ${id} INT8 model`);
-      results.push({ method: id, top1: null, drop: s.drop, agreement: null, sqnrDb: null, value: s.value });
-      bar.tick(1, `${id}: ${spec.name} ${s.value}`);
+    for (const v of variants) {
+      for (const [id, c] of v.methods) {
+        const name = v.without ? `${id} ${v.without}` : id;
+        const s = await scorer.score(buildRecipeBytes(c.recipe), `the ${name} INT8 model`);
+        results.push({ method: id, ...(v.without ? { variant: v.without } : {}), top1: null, drop: s.drop, agreement: null, sqnrDb: null, value: s.value });
+        bar.tick(1, `${name}: ${spec.name} ${s.value}`);
+      }
     }
   } finally {
     bar.stop();
@@ -183,7 +231,7 @@ function calibrationRecord(
     schema: 'qtool/calibration@1',
     ...reportHeaderFor(fp32, {
       methods: opts.methods.map((m) => m.id), perChannel: opts.perChannel, activationType: opts.activationType,
-      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...(opts.equalize ? { equalize: true } : {}), ...(opts.output ? { output: opts.output } : {}),
+      clipGelu: opts.clipGelu ?? null, batchSize: opts.batchSize, ...passOptions(opts), ...(opts.output ? { output: opts.output } : {}),
       ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),
     }),
     data: { path: ds.path, samples: ds.count },
@@ -225,19 +273,32 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const started = performance.now();
   const fp32 = loadModel(inputs.model);
   checkOpset(fp32);
-  const planned = prepareRecipe(fp32.model, { passes: requestedPasses(opts), activationType: opts.activationType });
-  checkInputs(fp32, planned, inputs, opts);
+  checkOptions(inputs, opts);
+  const passes = requestedPasses(opts);
+  const dataDriven = passes.filter((p) => PASSES.find((x) => x.name === p.name)?.fit);
+  // The passes that need no data first: a model without a quantizable layer is refused before any data is read.
+  const prepared0 = prepareRecipe(fp32.model, { passes: passes.filter((p) => !dataDriven.includes(p)), activationType: opts.activationType });
+  checkLayers(fp32, prepared0);
   const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
   const evalDs = inputs.eval ? loadModelDataset(inputs.eval, fp32.model.graph!, inputs.source) : undefined;
   const { labels, path: labelsPath } = evalDs ? labelsFor(evalDs, inputs.labels) : {};
-
-  const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
-  const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
-  const methods = candidates(prepared, pass.histograms, opts);
+  // Each variant changes weights and so activations: its own fit (data-driven passes, in PASSES order) and its own histograms.
+  const variants: Variant[] = [];
+  const comparing = opts.select === 'best' && (evalDs !== undefined || opts.metricCommand !== undefined);
+  for (const v of passVariants(passes, comparing)) {
+    const planned = v.passes.length === passes.length && dataDriven.length === 0 ? prepared0
+      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType }, {
+        data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
+      });
+    const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
+    const prepared = keepTensorsFloat(planned, floatTensorsOf(planned.plan, pass.histograms, ds.path));
+    variants.push({ without: v.without, prepared, pass, methods: candidates(prepared, pass.histograms, opts) });
+  }
   const compared = opts.metricCommand
-    ? await compareByCommand(fp32, methods, opts.metricCommand, opts.outDir)
-    : evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, methods, opts.batchSize, opts.output) : undefined;
+    ? await compareByCommand(fp32, variants, opts.metricCommand, opts.outDir)
+    : evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, variants, opts.batchSize, opts.output) : undefined;
   const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric);
+  const { prepared, pass, methods } = variants.find((v) => v.without === selection.variant)!;
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
@@ -260,6 +321,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     subgraphLayers: findSubgraphLayers(prepared.model.graph!).map(subgraphLayerRecord),
     methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
+    passes: describePasses(prepared.passes),
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
       return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };

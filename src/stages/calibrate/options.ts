@@ -6,6 +6,7 @@ import { parseMethods } from '../../calib/methods.js';
 import { withDefaults } from '../../config/options.js';
 import { CALIBRATE_OPTIONS, type CalibrateSection } from '../../config/options/calibrate.js';
 import { parseClipActivation } from '../../quant/passes/clip-gelu.js';
+import { DEFAULT_SMOOTH_ALPHA } from '../../quant/passes/smooth-quant.js';
 import type { CalibrateOptions } from './calibrate.js';
 import { metricCommandOf } from '../../config/options/metric.js';
 
@@ -21,6 +22,8 @@ export function calibrateOptions(section: CalibrateSection, outDir: string): Cal
     select: s.select,
     clipGelu: s.clipActivation === undefined ? undefined : parseClipActivation(s.clipActivation),
     ...(s.equalize ? { equalize: true } : {}),
+    ...(s.biasCorrection ? { biasCorrection: true } : {}),
+    ...(s.smoothQuant !== undefined && s.smoothQuant !== false ? { smoothQuant: s.smoothQuant === true ? DEFAULT_SMOOTH_ALPHA : s.smoothQuant } : {}),
     ...(s.output !== undefined ? { output: s.output } : {}),
     batchSize: s.batchSize,
     ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s) } : {}),

@@ -11,6 +11,8 @@ export const DEFAULT_METHOD = 'mse';
 
 export interface Selection {
   method: string;
+  /** The pass variant of the chosen row (MethodResult.variant); absent: every requested pass. */
+  variant?: string;
   reason: string;
 }
 
@@ -43,9 +45,10 @@ export function selectMethod(
       return b1 - a1 || b2 - a2;
     })[0];
     const name = metric?.name ?? (best.top1 !== null ? 'top1' : 'agreement');
+    const variant = best.variant ? { variant: best.variant } : {};
     const builtIn = RANKED_BY[name];
-    if (!builtIn) return { method: best.method, reason: `best ${name} from the metric command (${higherIsBetter ? 'higher' : 'lower'} is better)` };
-    return { method: best.method, reason: `best ${builtIn} on the evaluation data` + (name === 'sqnr' ? '' : ' (SQNR breaks ties)') };
+    if (!builtIn) return { method: best.method, ...variant, reason: `best ${name} from the metric command (${higherIsBetter ? 'higher' : 'lower'} is better)` };
+    return { method: best.method, ...variant, reason: `best ${builtIn} on the evaluation data` + (name === 'sqnr' ? '' : ' (SQNR breaks ties)') };
   }
   if (methods.some((m) => m.id === DEFAULT_METHOD)) {
     return { method: DEFAULT_METHOD, reason: 'the default without --eval data: the range with the least expected quantization error (pass --eval to pick by accuracy)' };

@@ -6,7 +6,7 @@ import type { DataSourceOptions } from '../../data/dataset.js';
 import { AGREEMENT, BUILT_IN_METRICS, dropOf, FP32_AGREEMENT } from '../../metrics/metric.js';
 import { readReport } from '../../report/io.js';
 import { modelFiles } from '../../report/write-model.js';
-import { calibrateReportSchema, type CalibrateReport } from '../../report/schemas/calibrate.js';
+import { calibrateReportSchema, selectedResult, type CalibrateReport } from '../../report/schemas/calibrate.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { partialReportSchema, type PartialReport } from '../../report/schemas/partial.js';
 import { qatReportSchema, type QatReport } from '../../report/schemas/qat.js';
@@ -59,7 +59,7 @@ const sourceValues = (c: Config) => ({
  * or the SQNR metric); reports of earlier versions: top-1, else agreement.
  */
 function calibrateMeasure(r: CalibrateReport): Measured {
-  const m = r.methods.find((x) => x.method === r.selected.method)!;
+  const m = selectedResult(r)!;
   if (r.metric && m.value !== undefined) {
     // The user's metric records its direction; the built-in ones are all higher-is-better.
     const higherIsBetter = r.metric.higherIsBetter ?? BUILT_IN_METRICS[r.metric.name as keyof typeof BUILT_IN_METRICS]?.higherIsBetter ?? true;

@@ -1,5 +1,5 @@
 // FP32 vs INT8 accuracy per calibration method: table and bar chart.
-import type { CalibrateReport } from '../../schemas/calibrate.js';
+import { methodLabel, selectedResult, type CalibrateReport } from '../../schemas/calibrate.js';
 import { fmt } from '../../table.js';
 import { FP32_COLOR } from '../colors.js';
 import { figure, missing, para, swatch, table, type Section } from '../html.js';
@@ -20,11 +20,11 @@ function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metr
   const chart = barChart({
     name: 'methods-accuracy', title: `${m.name} per calibration method (${m.higherIsBetter ? 'higher' : 'lower'} is better)`, yLabel: m.name, zoom: true,
     bars: [{ label: 'FP32', value: m.fp32, color: FP32_COLOR },
-      ...c.methods.filter((r) => r.value !== undefined).map((r) => ({ label: r.method, value: r.value!, color: color(r.method) }))],
+      ...c.methods.filter((r) => r.value !== undefined).map((r) => ({ label: methodLabel(r), value: r.value!, color: color(r.method) }))],
     references: [{ value: m.fp32, label: `FP32 ${fmt(m.fp32)}`, color: FP32_COLOR }],
   });
   const rows = c.methods.map((r) => [
-    swatch(color(r.method), r.method + (r.method === c.selected.method ? '  (selected)' : '')), fmt(r.value), fmt(r.drop ?? undefined),
+    swatch(color(r.method), methodLabel(r) + (r === selectedResult(c) ? '  (selected)' : '')), fmt(r.value), fmt(r.drop ?? undefined),
   ]);
   rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(m.fp32), '']);
   return {
@@ -33,8 +33,14 @@ function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metr
       `\`${m.command}\` (${m.runs} runs, ${fmt(m.seconds, 1)} s; FP32's score ${m.fp32Cached ? 'from the cache' : 'measured once'}). ` +
       `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32.')}` +
-      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + floatTensorsNote(c),
+      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + passesNote(c) + floatTensorsNote(c),
   };
+}
+
+/** What each requested recipe pass did (equalization's channel spreads, SmoothQuant's scales, bias correction's rounds). */
+function passesNote(c: CalibrateReport): string {
+  const passes = c.passes ?? [];
+  return passes.length === 0 ? '' : para('Recipe passes of the selected model: ' + passes.map((p) => `${p.name}: ${p.summary}`).join('; ') + '.');
 }
 
 export function methodsSection(c: CalibrateReport | undefined, colors: Map<string, string>): Section {
@@ -44,7 +50,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
   const hasAgreement = c.methods.some((m) => m.agreement !== null);
   const color = (m: string) => colors.get(m) ?? FP32_COLOR;
   const rows = c.methods.map((m) => [
-    swatch(color(m.method), m.method + (m.method === c.selected.method ? '  (selected)' : '')),
+    swatch(color(m.method), methodLabel(m) + (m === selectedResult(c) ? '  (selected)' : '')),
     fmt(m.top1 ?? undefined), fmt(m.drop ?? undefined), fmt(m.agreement ?? undefined), fmt(m.sqnrDb ?? undefined, 1),
   ]);
   rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(c.fp32.top1 ?? undefined), '', '', '']);
@@ -53,11 +59,11 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     return {
       id: 'methods', title: TITLE,
       body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
-        'The histograms below still show where each method clips.') + floatTensorsNote(c),
+        'The histograms below still show where each method clips.') + passesNote(c) + floatTensorsNote(c),
     };
   }
   const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
-    c.methods.filter((m) => pick(m) !== null).map((m) => ({ label: m.method, value: pick(m)!, color: color(m.method) }));
+    c.methods.filter((m) => pick(m) !== null).map((m) => ({ label: methodLabel(m), value: pick(m)!, color: color(m.method) }));
   const fp32Top1 = c.fp32.top1;
   const chart = hasTop1 && fp32Top1 !== null
     ? barChart({
@@ -80,8 +86,8 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
   return {
     id: 'methods', title: TITLE,
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
-      `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
+      `Selected: ${c.selected.method}${c.selected.variant ? ` ${c.selected.variant}` : ''}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
-      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + floatTensorsNote(c),
+      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + passesNote(c) + floatTensorsNote(c),
   };
 }
