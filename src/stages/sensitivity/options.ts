@@ -14,6 +14,9 @@ export function sensitivityOptions(section: SensitivitySection, outDir: string):
     maxSamples: s.maxSamples,
     proxySamples: s.proxySamples,
     batchSize: s.batchSize,
+    groupBy: s.groupBy,
+    measureTop: s.measureTop,
+    ...(s.shard !== undefined ? { shard: s.shard } : {}),
     outDir,
   };
 }

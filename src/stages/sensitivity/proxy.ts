@@ -68,3 +68,24 @@ export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Da
     localSqnrDb: nsrToDb(noise[n + i].nsr),
   }));
 }
+
+const nsrOf = (db: number | null): number => (db === null ? 0 : 10 ** (-db / 10));
+
+/**
+ * The proxy per group: its layers' own noise-to-signal ratios add up (noise
+ * from independent quantizers adds to first order, which is what keeping the
+ * whole group in float removes); its output SQNR is its noisiest member's.
+ */
+export function groupProxy(layers: ProxyLayer[], groups: readonly { name: string; layers: string[] }[]): ProxyLayer[] {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  return groups.map((g) => {
+    const members = g.layers.map((n) => byName.get(n)!);
+    if (members.length === 1) return { ...members[0], name: g.name };
+    const outputs = members.map((m) => m.outputSqnrDb).filter((v): v is number => v !== null);
+    return {
+      name: g.name,
+      localSqnrDb: nsrToDb(members.reduce((s, m) => s + nsrOf(m.localSqnrDb), 0)),
+      outputSqnrDb: outputs.length ? Math.min(...outputs) : null,
+    };
+  });
+}
