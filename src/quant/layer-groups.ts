@@ -25,7 +25,7 @@ export interface Grouping {
 /** A path segment that is a numbered module: `layer.3`, `h_11`, `3` (never the last segment, the op's own name). */
 const INDEXED = /^(?:.*[._])?\d+$/;
 
-/** Where the first numbered module of a node name is: [prefix up to and including it, its index's position]. */
+/** The first numbered module of a node name: the path up to it (block), and the name with its number as `*` (role). */
 function blockOf(name: string): { block: string; role: string } | null {
   const parts = name.split('/');
   for (let i = 0; i < parts.length - 1; i++) {
@@ -38,17 +38,20 @@ function blockOf(name: string): { block: string; role: string } | null {
 
 /**
  * Groups `layers` (names, in graph order) by `by`. Groups keep the order of
- * their first member. When no name has a block index, every layer is its
- * own group and `note` says so.
+ * their first member. When no two names share a numbered block, every layer
+ * is its own group and `note` says so.
  */
 export function groupLayers(layers: readonly string[], by: GroupBy): Grouping {
   if (by === 'layer') return { by, groups: layers.map((l) => ({ name: l, layers: [l] })), note: null };
   const keys = layers.map((l) => blockOf(l));
-  if (!keys.some((k) => k !== null)) {
+  // A numbered module holding one layer each (torch's Sequential: /net/net.0/Gemm, /net/net.2/Gemm) is no block.
+  const perBlock = new Map<string, number>();
+  for (const k of keys) if (k) perBlock.set(k.block, (perBlock.get(k.block) ?? 0) + 1);
+  if (![...perBlock.values()].some((n) => n > 1)) {
     return {
       by: 'layer',
       groups: layers.map((l) => ({ name: l, layers: [l] })),
-      note: `--group-by ${by}: no layer name has a numbered block (such as /encoder/layer.3/...), so each layer is its own group`,
+      note: `--group-by ${by}: no layer names share a numbered block (such as /encoder/layer.3/...), so each layer is its own group`,
     };
   }
   const groups = new Map<string, string[]>();
