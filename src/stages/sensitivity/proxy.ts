@@ -16,7 +16,7 @@ import { addShadowLayers } from './shadow.js';
 
 export interface ProxyLayer {
   name: string;
-  /** The layer's float output (before its QuantizeLinear) against FP32, dB; null when identical. Includes upstream noise. */
+  /** The layer's output as the next layer reads it (after its Q/DQ pair) against FP32, dB; null when identical. Includes upstream noise. */
   outputSqnrDb: number | null;
   /** The layer's output after its own quantization against its float shadow fed the same inputs, dB. */
   localSqnrDb: number | null;
@@ -38,10 +38,13 @@ export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Da
   const shadows = addShadowLayers(q, model, fp32Name);
   const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
   const shape = (l: QuantLayer) => ({ channels: outputChannels(l), channelsLast: l.opType === 'MatMul' });
-  // Before quantization the QDQ graph holds a folded layer's output under the Relu/Clip output's name.
-  const cumulative: Comparison[] = q.plan.layers.map((l) => {
+  // The output as the next layer reads it (after the layer's Q/DQ pair, a folded Relu/Clip applied by it)
+  // against FP32's. Probing the op's own float output instead would stop ONNX Runtime from fusing
+  // DQ -> MatMul -> Q into an integer kernel: on BERT-base the QDQ half then ran in float with its
+  // weights dequantized every batch, and the proxy took 7x an FP32 pass.
+  const cumulative: Comparison[] = q.plan.layers.map((l, i) => {
     const o = l.node.output![0];
-    return { ref: fp32Name(o), test: foldedTo.get(o) ?? o, ...shape(l) };
+    return { ref: fp32Name(foldedTo.get(o) ?? o), test: shadows[i].quantized, ...shape(l) };
   });
   const local: Comparison[] = q.plan.layers.map((l, i) => ({ ref: shadows[i].shadow, test: shadows[i].quantized, ...shape(l) }));
   const sums = outputNoiseSums(model, [...cumulative, ...local]);
