@@ -88,9 +88,9 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     throw fileError(inputs.sensitivity, `ranks other layers than this model has (${covered.length} vs ${names.length}); re-run qtool sensitivity`);
   }
   const units = sens.ranking.length;
-  const unitWord = sens.grouping && sens.grouping.by !== 'layer' ? `groups (per ${sens.grouping.by})` : 'quantizable layers';
   if ('keepFloat' in budget && budget.keepFloat > units) {
-    throw new InputError(`--keep-float ${budget.keepFloat}: the ranking has only ${units} ${unitWord}`);
+    const what = sens.grouping && sens.grouping.by !== 'layer' ? `${inputs.sensitivity} ranks only ${units} groups (per ${sens.grouping.by})` : `the model has only ${units} quantizable layers`;
+    throw new InputError(`--keep-float ${budget.keepFloat}: ${what}`);
   }
   const calibrationSha = sha256(readInputFile(inputs.calibration));
   // The ranking holds for the calibration it was measured with: the same decisions (reports of earlier versions: the same file).
