@@ -221,7 +221,7 @@ test('the stage options of an empty section: the defaults, with the keys in the 
   }));
   assert.deepEqual(parseMethods('all', [99.99]).map((m) => m.id), ['max', 'entropy', 'percentile-99.99', 'mse']);
   assert.equal(keysAndValues(sensitivityOptions({}, 'out')), keysAndValues({
-    modes: ['fallback'], metric: undefined, maxSamples: undefined, proxySamples: 64, batchSize: 32, outDir: 'out',
+    modes: ['fallback'], metric: undefined, maxSamples: undefined, proxySamples: 64, batchSize: 32, groupBy: 'layer', measureTop: 20, outDir: 'out',
   }));
   assert.deepEqual(sensitivityOptions({ mode: 'both' }, 'out').modes, ['fallback', 'quantize']);
   assert.equal(keysAndValues(partialOptions({}, 0.5, 'out')), keysAndValues({

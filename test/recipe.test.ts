@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel } from '../src/onnx/model.js';
-import { buildRecipeModel, prepareRecipe, withFloatLayers, onlyLayer } from '../src/quant/recipe.js';
+import { buildRecipeModel, prepareRecipe, withFloatLayers, onlyLayers } from '../src/quant/recipe.js';
 import { PASSES } from '../src/quant/passes/index.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
@@ -99,7 +99,7 @@ test('float layers: the plan and its qparams are cut from the calibrated recipe,
   assert.ok(partial.plan.tensors.length < recipe.plan.tensors.length);
   assert.equal(partial.full, recipe.full, 'the full plan is shared');
 
-  const only = onlyLayer(recipe, first!);
+  const only = onlyLayers(recipe, [first!]);
   assert.deepEqual(only.plan.layers.map((l) => l.name), [first]);
   assert.throws(() => withFloatLayers(recipe, ['nope']), /no quantizable layer 'nope'/);
 });

@@ -9,7 +9,7 @@ import { loadModel } from '../src/onnx/model.js';
 import { createSession, ort } from '../src/runtime/session.js';
 import { readNpy } from '../src/data/npy.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
-import { buildRecipeModel, layerTensors, onlyLayer, withFloatLayers } from '../src/quant/recipe.js';
+import { buildRecipeModel, layerTensors, onlyLayers, withFloatLayers } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir, expectBadInput } from './lib/helpers.js';
 import { OUTLIER, setupOutlierCase, type OutlierCase } from './lib/outlier.js';
@@ -82,7 +82,7 @@ test('a layer is its op with the Q/DQ pairs on its inputs and output: fallback d
   assert.ok(g.node!.some((x) => x.op_type === 'Relu' && x.output![0] === output));
   assert.ok(!g.node!.some((x) => x.op_type === 'QuantizeLinear' && (x.input![0] === input || x.input![0] === output)));
 
-  const onlyRecipe = onlyLayer(q, conv.name);
+  const onlyRecipe = onlyLayers(q, [conv.name]);
   const only = onlyRecipe.plan;
   assert.deepEqual(only.layers.map((l) => l.name), [conv.name]);
   assert.deepEqual(only.tensors, [input, output]);

@@ -189,12 +189,14 @@ export function withFloatLayers(r: QuantRecipe, float: readonly string[]): Quant
   return withPlan(r, subPlan(r.full, r.full.layers.filter((l) => !names.has(l.name)), (t) => !drop.has(t)), [...float]);
 }
 
-/** Only `layer` quantized, with its own Q/DQ pairs; everything else float. */
-export function onlyLayer(r: QuantRecipe, layer: string): QuantRecipe {
-  const l = r.full.layers.find((x) => x.name === layer);
-  if (!l) throw new Error(`onlyLayer: no layer '${layer}'`);
-  const own = new Set(layerTensors(r.full, l));
-  return withPlan(r, subPlan(r.full, [l], (t) => own.has(t)), r.full.layers.filter((x) => x !== l).map((x) => x.name));
+/** Only `layers` (one layer, or a group) quantized, with their own Q/DQ pairs; everything else float. */
+export function onlyLayers(r: QuantRecipe, layers: readonly string[]): QuantRecipe {
+  const names = new Set(layers);
+  const unknown = layers.find((n) => !r.full.layers.some((l) => l.name === n));
+  if (unknown !== undefined) throw new Error(`onlyLayers: no layer '${unknown}'`);
+  const kept = r.full.layers.filter((l) => names.has(l.name));
+  const own = new Set(kept.flatMap((l) => layerTensors(r.full, l)));
+  return withPlan(r, subPlan(r.full, kept, (t) => own.has(t)), r.full.layers.filter((x) => !names.has(x.name)).map((x) => x.name));
 }
 
 /** What every model built from a recipe records in its metadata. */

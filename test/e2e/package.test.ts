@@ -177,9 +177,17 @@ test('action.yml: valid against the GitHub Actions schema, with config and out i
 });
 
 test('the examples are valid workflows, and the one that uses the action passes only inputs it declares', () => {
-  for (const f of ['github-actions-qtool.yml', 'github-actions-qtool-action.yml']) {
+  for (const f of ['github-actions-qtool.yml', 'github-actions-qtool-action.yml', 'github-actions-sensitivity-matrix.yml']) {
     assert.deepEqual(validateWorkflow(readFileSync(repoPath('examples', f), 'utf8')).errors, [], f);
   }
+  // The sweep's matrix lists shards 1..SHARDS, and every shard's command says /$SHARDS.
+  const sweep = parseYaml(readFileSync(repoPath('examples', 'github-actions-sensitivity-matrix.yml'), 'utf8')) as {
+    env: Record<string, string | number>; jobs: Record<string, { strategy?: { matrix: { shard: number[] } }; steps: Step[] }>;
+  };
+  const n = Number(sweep.env.SHARDS);
+  assert.deepEqual(sweep.jobs.sensitivity!.strategy!.matrix.shard, Array.from({ length: n }, (_, i) => i + 1));
+  assert.ok(sweep.jobs.sensitivity!.steps.some((s) => /--shard \$\{\{ matrix\.shard \}\}\/\$SHARDS/.test(s.run ?? '')));
+  assert.ok(sweep.jobs['merge-and-partial']!.steps.some((s) => /qtool sensitivity-merge /.test(s.run ?? '')));
   const wf = parseYaml(readFileSync(repoPath('examples', 'github-actions-qtool-action.yml'), 'utf8')) as { jobs: Record<string, { steps: Step[] }> };
   const uses = Object.values(wf.jobs).flatMap((j) => j.steps).filter((s) => /\/qtool@/.test(s.uses ?? ''));
   assert.equal(uses.length, 1);

@@ -46,7 +46,7 @@ function summary(r: PartialReport): string {
     '',
     ...r.warnings.map((w) => chalk.yellow(`  warning: ${w}`)),
     `${r.met ? chalk.green('✔') : chalk.red('✘')} ${r.message}`,
-    r.floatLayers.length ? chalk.dim(`  in ${r.floatType}: ${r.floatLayers.join(', ')}`) : '',
+    r.floatLayers.length ? chalk.dim(`  in ${r.floatType}: ${(r.floatGroups ?? r.floatLayers).join(', ')}`) : '',
     `  ${chalk.bold(r.artifacts.model)}, ${r.artifacts.report}`,
   ].filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n');
 }

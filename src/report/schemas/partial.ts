@@ -8,7 +8,7 @@ import { bytes, count, decibels, maxDropPoints, milliseconds, percent, points, p
 const point = z.object({
   /** Layers kept in float at this step. */
   floatLayers: count,
-  /** The layer this step added to the float set; null for the fully quantized start. */
+  /** The layer (or group, when sensitivity ranked groups) this step added to the float set; null for the fully quantized start. */
   added: z.string().nullable(),
   /** Top-1 with labels, agreement with FP32 without, percent; for an output without classes, SQNR (dB clamped to [0, 100]). */
   accuracy: metricValue,
@@ -44,6 +44,8 @@ export const partialReportSchema = z.object({
   fp32: z.object({ accuracy: metricValue, medianBatchMs: milliseconds.nullable(), sizeBytes: bytes }),
   totalLayers: count,
   floatLayers: z.array(z.string()),
+  /** The groups those layers make up, when sensitivity ranked groups (`--group-by block|role`). */
+  floatGroups: z.array(z.string()).optional(),
   /** The model written: one of the curve's points. */
   result: point,
   met: z.boolean(),

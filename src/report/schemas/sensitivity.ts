@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
+import { GROUP_BY } from '../../quant/layer-groups.js';
 import { reportHeader } from '../io.js';
 import { outputFigureSchema } from './output-figure.js';
 import { metricCommandSchema } from './metric-command.js';
@@ -27,7 +28,10 @@ const variantResult = z.object({
 });
 
 export const sensitivityLayerSchema = z.object({
+  /** A layer's name, or a group's (`--group-by block|role`). */
   name: z.string(),
+  /** A group's member layers; absent for a single layer. */
+  layers: z.array(z.string()).min(1).optional(),
   opType: z.string(),
   params: count,
   /** 1 = most sensitive, by the measured variants. */
@@ -43,6 +47,8 @@ export const sensitivityLayerSchema = z.object({
     localSqnrDb: z.number().nullable(),
     rank: z.number().int().positive(),
   }),
+  /** Among the proxy's top K, so its variants were measured (absent in reports of earlier versions: all were). */
+  measured: z.boolean().optional(),
   fallback: variantResult.nullable(),
   quantize: variantResult.nullable(),
   /** With --metric-command, for the layers it measured: the variant (the first mode's) in the user's metric. */
@@ -68,6 +74,13 @@ export const sensitivityReportSchema = z.object({
   modes: z.array(z.enum(MODES)).min(1),
   metric: z.enum(METRICS),
   impactUnit: z.string(),
+  /**
+   * The unit measured and ranked (absent in reports of earlier versions: layer).
+   * `note` says why the grouping asked for fell back to one group per layer.
+   */
+  grouping: z.object({ by: z.enum(GROUP_BY), asked: z.enum(GROUP_BY), note: z.string().nullable() }).optional(),
+  /** Only in a shard's report (`--shard I/N`): the part of the variants it measured. Merge the shards before partial. */
+  shard: z.object({ index: positiveCount, count: positiveCount, variants: z.array(z.string()) }).optional(),
   fp32: z.object({ top1: percent.nullable() }),
   /** Every layer quantized (calibrate's model.int8.onnx). */
   quantized: z.object({
@@ -75,7 +88,7 @@ export const sensitivityReportSchema = z.object({
     /** Every model output against FP32's (absent in reports of earlier versions). */
     outputs: z.array(outputFigureSchema).optional(),
   }),
-  /** Layer names, most sensitive first. */
+  /** Layer (or group) names, most sensitive first: measured ones, then the rest in proxy order. */
   ranking: z.array(z.string()),
   proxyRanking: z.array(z.string()),
   /** With --metric-command: the ranking before its first `metricCommand.top` layers were re-ordered by the metric. */
@@ -89,6 +102,10 @@ export const sensitivityReportSchema = z.object({
     /** The forward passes alone. */
     fp32ForwardSeconds: seconds,
     proxySeconds: seconds,
+    /** Announced before the variants ran: their number times one INT8 evaluation pass (absent in earlier versions). */
+    estimatedVariantsSeconds: seconds.optional(),
+    /** What they took. */
+    variantsSeconds: seconds.optional(),
     variants: count,
     medianVariantSeconds: seconds.nullable(),
     /** medianVariantSeconds / fp32PassSeconds. */
@@ -102,5 +119,8 @@ export const sensitivityReportSchema = z.object({
   if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['ranking'], message: `ranks layer '${twice}' twice` });
   const stranger = r.ranking.find((n) => !names.has(n));
   if (stranger !== undefined) ctx.addIssue({ code: 'custom', path: ['ranking'], message: `ranks '${stranger}', which is not among its layers` });
+  // Groups partition the layers: partial keeps a group in float by its members.
+  const members = unique(r.layers.flatMap((l) => l.layers ?? [l.name]));
+  if (members !== undefined) ctx.addIssue({ code: 'custom', path: ['layers'], message: `layer '${members}' is in two groups` });
 });
 export type SensitivityReport = z.infer<typeof sensitivityReportSchema>;

@@ -112,12 +112,20 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const fp32 = loadModel(inputs.model);
   const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const sens = readReport(inputs.sensitivity, sensitivityReportSchema, fp32.sha256);
-  const names = recipe.full.layers.map((l) => l.name);
-  if ([...sens.ranking].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
-    throw fileError(inputs.sensitivity, `ranks other layers than this model has (${sens.ranking.length} vs ${names.length}); re-run qtool sensitivity`);
+  if (sens.shard) {
+    throw fileError(inputs.sensitivity, `is shard ${sens.shard.index} of ${sens.shard.count} of a sweep; merge the shards with qtool sensitivity-merge first`);
   }
-  if ('keepFloat' in budget && budget.keepFloat > names.length) {
-    throw new InputError(`--keep-float ${budget.keepFloat}: the model has only ${names.length} quantizable layers`);
+  const names = recipe.full.layers.map((l) => l.name);
+  // The units partial keeps in float, most sensitive first: layers, or whole groups when sensitivity ran per group.
+  const membersOf = new Map(sens.layers.map((l) => [l.name, l.layers ?? [l.name]]));
+  const covered = sens.ranking.flatMap((u) => membersOf.get(u)!);
+  if ([...covered].sort().join('\u0000') !== [...names].sort().join('\u0000')) {
+    throw fileError(inputs.sensitivity, `ranks other layers than this model has (${covered.length} vs ${names.length}); re-run qtool sensitivity`);
+  }
+  const units = sens.ranking.length;
+  if ('keepFloat' in budget && budget.keepFloat > units) {
+    const what = sens.grouping && sens.grouping.by !== 'layer' ? `${inputs.sensitivity} ranks only ${units} groups (per ${sens.grouping.by})` : `the model has only ${units} quantizable layers`;
+    throw new InputError(`--keep-float ${budget.keepFloat}: ${what}`);
   }
   const calibrationSha = sha256(readInputFile(inputs.calibration));
   // The ranking holds for the calibration it was measured with: the same decisions (reports of earlier versions: the same file).
@@ -137,38 +145,42 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     : builtInSteps(await OutputScorer.create(fp32.bytes, fp32.path, ds, {
       batchSize: opts.batchSize, limit, labels, labelsPath, output: opts.output, progress: progressBar,
     }));
-  const total = 'keepFloat' in budget ? budget.keepFloat + 1 : names.length + 1;
+  const total = 'keepFloat' in budget ? budget.keepFloat + 1 : units + 1;
   const bar = progressBar('partial', total, 'steps');
   // Only two models are kept: the latest step's and the best so far (written if the budget is never met).
   let latest: { k: number; drop: number; bytes: Uint8Array } | undefined;
   let best: typeof latest;
   let outcome: GreedyOutcome<PartialPoint>;
   try {
-    outcome = await greedySearch<PartialPoint>(sens.ranking, budget, async (floatLayers) => {
+    outcome = await greedySearch<PartialPoint>(sens.ranking, budget, async (floatUnits) => {
+      const floatLayers = floatUnits.flatMap((u) => membersOf.get(u)!);
       const bytes = buildPartial(recipe, floatLayers, opts.floatType);
       const m = await scorer.score(bytes, `${fp32.path} (${floatLayers.length} layers in float)`);
       const { drop } = m;
       bar.tick(1, `${floatLayers.length} in float: drop ${drop.toFixed(2)}`);
-      latest = { k: floatLayers.length, drop, bytes };
+      latest = { k: floatUnits.length, drop, bytes };
       if (!best || lowerDrop(drop, best.drop)) best = latest;
-      return { floatLayers: floatLayers.length, added: floatLayers[floatLayers.length - 1] ?? null, ...m, sizeBytes: bytes.length };
+      return { floatLayers: floatLayers.length, added: floatUnits[floatUnits.length - 1] ?? null, ...m, sizeBytes: bytes.length };
     });
   } finally {
     bar.stop();
   }
   const chosen = outcome.steps[outcome.chosen];
   const chosenBytes = [latest!, best!].find((m) => m.k === outcome.chosen)!.bytes;
+  const chosenLayers = chosen.floatLayers.flatMap((u) => membersOf.get(u)!);
+  const grouped = sens.grouping !== undefined && sens.grouping.by !== 'layer';
   const metric = scorer.metric.label;
   // SQNR's drop is in dB below the cap; the percentages' in points.
   const unit = dropUnit(scorer.metric.name);
   const layers = (n: number) => `${n} layer${n === 1 ? '' : 's'}`;
   const drop = (s: { result: PartialPoint }) => s.result.drop.toFixed(2);
-  const quantized = `${names.length - chosen.floatLayers.length} of ${layers(names.length)} quantized`;
+  const quantized = `${names.length - chosenLayers.length} of ${layers(names.length)} quantized`;
+  const inFloat = grouped ? `${layers(chosenLayers.length)} (${chosen.floatLayers.length} of ${units} groups)` : layers(chosenLayers.length);
   const message = 'keepFloat' in budget
-    ? `the ${layers(budget.keepFloat)} ranked most sensitive in float: ${metric} drop ${drop(chosen)} ${unit}, ${quantized}`
+    ? `the ${grouped ? `${budget.keepFloat} groups` : layers(budget.keepFloat)} ranked most sensitive in float: ${metric} drop ${drop(chosen)} ${unit}, ${quantized}`
     : outcome.met
-      ? `within the budget: ${metric} drop ${drop(chosen)} <= ${budget.maxDrop} ${unit} with ${layers(chosen.floatLayers.length)} in float, ${quantized}`
-      : `budget not met: even with all ${layers(names.length)} in float the ${metric} drop is ${drop(outcome.steps[outcome.steps.length - 1])} ${unit} (> ${budget.maxDrop}); wrote the best model found (drop ${drop(chosen)}, ${layers(chosen.floatLayers.length)} in float)`;
+      ? `within the budget: ${metric} drop ${drop(chosen)} <= ${budget.maxDrop} ${unit} with ${inFloat} in float, ${quantized}`
+      : `budget not met: even with all ${layers(names.length)} in float the ${metric} drop is ${drop(outcome.steps[outcome.steps.length - 1])} ${unit} (> ${budget.maxDrop}); wrote the best model found (drop ${drop(chosen)}, ${inFloat} in float)`;
 
   const modelPath = join(opts.outDir, 'model.partial.onnx');
   const reportPath = join(opts.outDir, 'partial.json');
@@ -188,7 +200,8 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
     budget: { maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null },
     fp32: { accuracy: scorer.fp32, medianBatchMs: scorer.fp32MedianBatchMs, sizeBytes: fp32.bytes.length },
     totalLayers: names.length,
-    floatLayers: chosen.floatLayers,
+    floatLayers: chosenLayers,
+    ...(grouped ? { floatGroups: chosen.floatLayers } : {}),
     result: chosen.result,
     met: outcome.met,
     message,

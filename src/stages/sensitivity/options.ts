@@ -15,6 +15,9 @@ export function sensitivityOptions(section: SensitivitySection, outDir: string):
     maxSamples: s.maxSamples,
     proxySamples: s.proxySamples,
     batchSize: s.batchSize,
+    groupBy: s.groupBy,
+    measureTop: s.measureTop,
+    ...(s.shard !== undefined ? { shard: s.shard } : {}),
     ...(metricCommandOf(s) ? { metricCommand: metricCommandOf(s), metricTop: s.metricTop } : {}),
     outDir,
   };

@@ -16,7 +16,7 @@ import { addShadowLayers } from './shadow.js';
 
 export interface ProxyLayer {
   name: string;
-  /** The layer's float output (before its QuantizeLinear) against FP32, dB; null when identical. Includes upstream noise. */
+  /** The layer's output as the next layer reads it (after its Q/DQ pair) against FP32, dB; null when identical. Includes upstream noise. */
   outputSqnrDb: number | null;
   /** The layer's output after its own quantization against its float shadow fed the same inputs, dB. */
   localSqnrDb: number | null;
@@ -38,10 +38,13 @@ export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Da
   const shadows = addShadowLayers(q, model, fp32Name);
   const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
   const shape = (l: QuantLayer) => ({ channels: outputChannels(l), channelsLast: l.opType === 'MatMul' });
-  // Before quantization the QDQ graph holds a folded layer's output under the Relu/Clip output's name.
-  const cumulative: Comparison[] = q.plan.layers.map((l) => {
+  // The output as the next layer reads it (after the layer's Q/DQ pair, a folded Relu/Clip applied by it)
+  // against FP32's. Probing the op's own float output instead would stop ONNX Runtime from fusing
+  // DQ -> MatMul -> Q into an integer kernel: on BERT-base the QDQ half then ran in float with its
+  // weights dequantized every batch, and the proxy took 7x an FP32 pass.
+  const cumulative: Comparison[] = q.plan.layers.map((l, i) => {
     const o = l.node.output![0];
-    return { ref: fp32Name(o), test: foldedTo.get(o) ?? o, ...shape(l) };
+    return { ref: fp32Name(foldedTo.get(o) ?? o), test: shadows[i].quantized, ...shape(l) };
   });
   const local: Comparison[] = q.plan.layers.map((l, i) => ({ ref: shadows[i].shadow, test: shadows[i].quantized, ...shape(l) }));
   const sums = outputNoiseSums(model, [...cumulative, ...local]);
@@ -67,4 +70,25 @@ export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Da
     outputSqnrDb: nsrToDb(noise[i].nsr),
     localSqnrDb: nsrToDb(noise[n + i].nsr),
   }));
+}
+
+const nsrOf = (db: number | null): number => (db === null ? 0 : 10 ** (-db / 10));
+
+/**
+ * The proxy per group: its layers' own noise-to-signal ratios add up (noise
+ * from independent quantizers adds to first order, which is what keeping the
+ * whole group in float removes); its output SQNR is its noisiest member's.
+ */
+export function groupProxy(layers: ProxyLayer[], groups: readonly { name: string; layers: string[] }[]): ProxyLayer[] {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  return groups.map((g) => {
+    const members = g.layers.map((n) => byName.get(n)!);
+    if (members.length === 1) return { ...members[0], name: g.name };
+    const outputs = members.map((m) => m.outputSqnrDb).filter((v): v is number => v !== null);
+    return {
+      name: g.name,
+      localSqnrDb: nsrToDb(members.reduce((s, m) => s + nsrOf(m.localSqnrDb), 0)),
+      outputSqnrDb: outputs.length ? Math.min(...outputs) : null,
+    };
+  });
 }

@@ -47,26 +47,29 @@ export interface RankInput {
   name: string;
   fallback?: { impact: number; noise: number };
   quantize?: { impact: number; noise: number };
-  /** The proxy's local SQNR; null means no noise measured. */
-  proxyLocalSqnrDb: number | null;
+  /** Had measured variants (the proxy's top K); the others follow them in proxy order. */
+  measured: boolean;
+  /** 1 = the proxy's most sensitive. */
+  proxyRank: number;
 }
 
-const proxyKey = (r: RankInput) => (r.proxyLocalSqnrDb === null ? Infinity : r.proxyLocalSqnrDb);
-
 /**
- * Most sensitive first: the impact in the main mode (fallback when measured,
- * since that is what partial does), then the other mode's, then the output
- * noise share (finer than top-1 on small sets), then the proxy.
+ * Most sensitive first: measured units before the others; among them the
+ * impact in the main mode (fallback when measured, since that is what
+ * partial does), then the other mode's, then the output noise share (finer
+ * than top-1 on small sets), then the proxy. Units left unmeasured keep the
+ * proxy's order.
  */
 export function rankLayers(rows: RankInput[]): string[] {
   const main = (r: RankInput) => r.fallback ?? r.quantize;
   const other = (r: RankInput) => (r.fallback ? r.quantize : undefined);
   return [...rows]
     .sort((a, b) =>
-      (main(b)?.impact ?? 0) - (main(a)?.impact ?? 0)
+      Number(b.measured) - Number(a.measured)
+      || (main(b)?.impact ?? 0) - (main(a)?.impact ?? 0)
       || (other(b)?.impact ?? 0) - (other(a)?.impact ?? 0)
       || (main(b)?.noise ?? 0) - (main(a)?.noise ?? 0)
-      || proxyKey(a) - proxyKey(b))
+      || a.proxyRank - b.proxyRank)
     .map((r) => r.name);
 }
 

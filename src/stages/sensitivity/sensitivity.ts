@@ -1,7 +1,8 @@
-// `qtool sensitivity`: which layers cost accuracy when quantized. A proxy from
-// one run of the fully quantized model first, then one model variant per
-// layer and mode, each built in memory from the calibrated ranges and scored
-// against the FP32 outputs computed once.
+// `qtool sensitivity`: which layers (or groups of layers) cost accuracy when
+// quantized. A proxy from one run of the fully quantized model first, then
+// one model variant per unit and mode for the proxy's top K, each built in
+// memory from the calibrated ranges and scored against the FP32 outputs
+// computed once. `--shard I/N` measures every N-th of those variants.
 import { join } from 'node:path';
 import { encodeModel, loadModel, type Model } from '../../onnx/model.js';
 import { loadModelDataset, type DataSourceOptions } from '../../data/dataset.js';
@@ -9,20 +10,23 @@ import { labelsFor } from '../../data/labels.js';
 import { progressBar } from '../../report/progress.js';
 import { reportHeaderFor, writeReport } from '../../report/io.js';
 import { calibrationDecisionsSha256 } from '../../report/schemas/calibration.js';
-import { sensitivityReportSchema, type SensitivityLayer, type SensitivityReport } from '../../report/schemas/sensitivity.js';
+import { sensitivityReportSchema, type SensitivityReport } from '../../report/schemas/sensitivity.js';
 import { median } from '../../runtime/run.js';
 import { InputError } from '../../util/errors.js';
 import { readInputFile, sha256 } from '../../util/files.js';
 import { withOutput } from '../../report/commit.js';
-import { buildRecipeBytes, buildRecipeModel, onlyLayer, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
+import { buildRecipeBytes, buildRecipeModel, onlyLayers, withFloatLayers, type QuantRecipe } from '../../quant/recipe.js';
+import { groupLayers, type GroupBy, type LayerGroup } from '../../quant/layer-groups.js';
 import { OutputScorer, type OutputScore } from '../../metrics/output-scorer.js';
 import type { Dataset } from '../../data/dataset.js';
 import { loadCalibratedModel } from '../load-recipe.js';
-import { runProxy, type ProxyLayer } from './proxy.js';
+import { groupProxy, runProxy, type ProxyLayer } from './proxy.js';
+import { impact, METRIC_UNIT, rankByProxy, type Measured } from './rank.js';
+import { rankRows } from './ranked-rows.js';
 import { measureTopWithCommand } from './metric-top.js';
 import type { MetricCommand } from '../../metrics/command-scorer.js';
-import { impact, METRIC_UNIT, rankByProxy, rankLayers, type Measured } from './rank.js';
-import { DEFAULT_METRIC_TOP, DEFAULT_PROXY_SAMPLES, type Metric, type Mode } from '../../config/options/sensitivity.js';
+import { inShard, measuredUnits, variantKey, variantList, type Variant } from './variants.js';
+import { DEFAULT_MEASURE_TOP, DEFAULT_METRIC_TOP, DEFAULT_PROXY_SAMPLES, type MeasureTop, type Metric, type Mode, type Shard } from '../../config/options/sensitivity.js';
 
 export interface SensitivityInputs {
   model: string;
@@ -46,9 +50,17 @@ export interface SensitivityOptions {
   /** The user's metric: measures the ranking's `metricTop` most sensitive layers and re-orders them by it. */
   metricCommand?: MetricCommand;
   metricTop?: number;
+  /** The unit measured, ranked and kept in float by partial. */
+  groupBy?: GroupBy;
+  /** Variants only for the proxy's top K units (default 20). */
+  measureTop?: MeasureTop;
+  /** Measure only this part of the variants. */
+  shard?: Shard;
   outDir: string;
-  /** Called with the proxy ranking as soon as it is known, before the variants run. */
-  onProxy?: (layers: ProxyLayer[], ranking: string[], seconds: number) => void;
+  /** Called with the proxy ranking (per unit) as soon as it is known, before the variants run. */
+  onProxy?: (units: ProxyLayer[], ranking: string[], seconds: number) => void;
+  /** Called before the variants start: how many, and the seconds they should take (one INT8 evaluation pass each). */
+  onEstimate?: (variants: number, seconds: number, note: string | null) => void;
 }
 
 /** The metric asked for, else the scorer's: top1 with labels, agreement without, sqnr for an output without classes. */
@@ -62,43 +74,36 @@ function sensitivityMetric(asked: Metric | undefined, scorer: OutputScorer): Met
 
 const measured = (m: OutputScore): Measured => ({ top1: m.top1, agreement: m.agreement, sqnrDb: m.sqnrDb });
 
-type VariantResult = OutputScore & { impact: number; noise: number };
+type VariantResult = OutputScore & { impact: number };
 
-/** One variant per layer and mode, one at a time: memory stays at one model. */
+/** The recipe of one variant: the unit's layers in float (fallback), or only them quantized. */
+const variantRecipe = (recipe: QuantRecipe, v: Variant): QuantRecipe =>
+  v.mode === 'fallback' ? withFloatLayers(recipe, v.unit.layers) : onlyLayers(recipe, v.unit.layers);
+
+/** The variants one at a time: memory stays at one model. */
 async function measureVariants(
-  recipe: QuantRecipe, scorer: OutputScorer, full: Measured, label: string, metric: Metric, modes: Mode[],
-): Promise<{ results: Map<string, Partial<Record<Mode, VariantResult>>>; seconds: number[] }> {
-  const layers = recipe.full.layers;
-  const results = new Map<string, Partial<Record<Mode, VariantResult>>>();
-  const bar = progressBar('sensitivity', layers.length * modes.length, 'variants');
-  const seconds: number[] = [];
+  recipe: QuantRecipe, variants: Variant[], scorer: OutputScorer, full: Measured, label: string, metric: Metric,
+): Promise<Map<string, VariantResult>> {
+  const results = new Map<string, VariantResult>();
+  const bar = progressBar('sensitivity', variants.length, 'variants');
   try {
-    for (const mode of modes) {
-      for (const l of layers) {
-        const t = performance.now();
-        const variant = mode === 'fallback' ? withFloatLayers(recipe, [l.name]) : onlyLayer(recipe, l.name);
-        const m = await scorer.score(buildRecipeBytes(variant), `${label} (${mode} ${l.name})`);
-        seconds.push((performance.now() - t) / 1000);
-        const r = results.get(l.name) ?? {};
-        r[mode] = {
-          ...m,
-          seconds: seconds[seconds.length - 1],
-          impact: impact(mode, metric, measured(m), full, scorer.fp32Top1),
-          noise: impact(mode, 'sqnr', measured(m), full, scorer.fp32Top1),
-        };
-        results.set(l.name, r);
-        bar.tick(1, l.name);
-      }
+    for (const v of variants) {
+      const t = performance.now();
+      const m = await scorer.score(buildRecipeBytes(variantRecipe(recipe, v)), `${label} (${variantKey(v)})`);
+      results.set(variantKey(v), { ...m, seconds: (performance.now() - t) / 1000, impact: impact(v.mode, metric, measured(m), full, scorer.fp32Top1) });
+      bar.tick(1, v.unit.name);
     }
   } finally {
     bar.stop();
   }
-  return { results, seconds };
+  return results;
 }
 
-async function proxyRanking(recipe: QuantRecipe, qdq: Model, label: string, ds: Dataset, limit: number, opts: SensitivityOptions) {
+/** The proxy per layer (one run), then per unit, and the units in the proxy's order. */
+async function proxyRanking(recipe: QuantRecipe, qdq: Model, units: LayerGroup[], label: string, ds: Dataset, limit: number, opts: SensitivityOptions) {
   const t0 = performance.now();
-  const proxy = await runProxy(recipe, qdq, label, ds, { batchSize: opts.batchSize, limit: Math.min(limit, opts.proxySamples ?? DEFAULT_PROXY_SAMPLES) });
+  const perLayer = await runProxy(recipe, qdq, label, ds, { batchSize: opts.batchSize, limit: Math.min(limit, opts.proxySamples ?? DEFAULT_PROXY_SAMPLES) });
+  const proxy = groupProxy(perLayer, units);
   const seconds = (performance.now() - t0) / 1000;
   const ranking = rankByProxy(proxy);
   opts.onProxy?.(proxy, ranking, seconds);
@@ -111,6 +116,7 @@ export async function sensitivity(inputs: SensitivityInputs, opts: SensitivityOp
 
 async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptions): Promise<SensitivityReport> {
   const started = performance.now();
+  if (opts.shard && opts.metricCommand) throw new InputError('--metric-command does not combine with --shard: a shard measures built-in variants only');
   const fp32 = loadModel(inputs.model);
   const { recipe, calibration } = loadCalibratedModel(fp32, inputs.calibration);
   const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
@@ -123,45 +129,65 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   });
   const metric = sensitivityMetric(opts.metric, scorer);
   const fullModel = buildRecipeModel(recipe);
+  const tFull = performance.now();
   const fullScore = await scorer.score(encodeModel(fullModel), `${fp32.path} (INT8)`);
+  // What a variant costs: building a QDQ model and one evaluation pass of it.
+  const int8PassSeconds = (performance.now() - tFull) / 1000;
   const full = measured(fullScore);
-  const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, fp32.path, ds, limit, opts);
-  const { results, seconds } = await measureVariants(recipe, scorer, full, fp32.path, metric, opts.modes);
   const layers = recipe.full.layers;
+  const grouping = groupLayers(layers.map((l) => l.name), opts.groupBy ?? 'layer');
+  const units = grouping.groups;
+  const { proxy, ranking: proxyRanks, seconds: proxySeconds } = await proxyRanking(recipe, fullModel, units, fp32.path, ds, limit, opts);
+  const measuredSet = measuredUnits(units, proxyRanks, opts.measureTop ?? DEFAULT_MEASURE_TOP);
+  const variants = inShard(variantList(measuredSet, opts.modes), opts.shard);
+  const estimatedVariantsSeconds = variants.length * int8PassSeconds;
+  opts.onEstimate?.(variants.length, estimatedVariantsSeconds, grouping.note);
+  const tVariants = performance.now();
+  const results = await measureVariants(recipe, variants, scorer, full, fp32.path, metric);
+  const variantsSeconds = (performance.now() - tVariants) / 1000;
+  const seconds = [...results.values()].map((r) => r.seconds);
 
   const proxyByName = new Map(proxy.map((p) => [p.name, p]));
-  const builtInRanking = rankLayers(layers.map((l) => ({
-    name: l.name,
-    fallback: results.get(l.name)?.fallback,
-    quantize: results.get(l.name)?.quantize,
-    proxyLocalSqnrDb: proxyByName.get(l.name)!.localSqnrDb,
-  })));
-  const byCommand = opts.metricCommand
-    ? await measureTopWithCommand(recipe, fp32, builtInRanking, opts.modes[0], opts.metricTop ?? DEFAULT_METRIC_TOP, opts.metricCommand, opts.outDir)
-    : undefined;
-  const ranking = byCommand?.ranking ?? builtInRanking;
+  const layerByName = new Map(layers.map((l) => [l.name, l]));
+  const isMeasured = new Set(measuredSet.map((u) => u.name));
   const variantOut = (v: VariantResult | undefined) =>
     v ? { top1: v.top1, agreement: v.agreement, sqnrDb: v.sqnrDb, impact: v.impact, seconds: v.seconds } : null;
-  const layerRows: SensitivityLayer[] = layers.map((l) => {
-    const p = proxyByName.get(l.name)!;
-    const r = results.get(l.name) ?? {};
+  const { rows: builtInRows, ranking: builtInRanking } = rankRows(units.map((u) => {
+    const p = proxyByName.get(u.name)!;
+    const members = u.layers.map((n) => layerByName.get(n)!);
     return {
-      name: l.name,
-      opType: l.opType,
-      params: l.params,
-      rank: ranking.indexOf(l.name) + 1,
-      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(l.name) + 1 },
-      fallback: variantOut(r.fallback),
-      quantize: variantOut(r.quantize),
-      ...(byCommand?.scores.has(l.name) ? { metric: { value: byCommand.scores.get(l.name)!.value, drop: byCommand.scores.get(l.name)!.drop } } : {}),
+      name: u.name,
+      ...(grouping.by === 'layer' ? {} : { layers: u.layers }),
+      opType: [...new Set(members.map((l) => l.opType))].join('+'),
+      params: members.reduce((sum, l) => sum + l.params, 0),
+      rank: 1, // set by rankRows
+      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(u.name) + 1 },
+      measured: isMeasured.has(u.name),
+      fallback: variantOut(results.get(variantKey({ mode: 'fallback', unit: u }))),
+      quantize: variantOut(results.get(variantKey({ mode: 'quantize', unit: u }))),
     };
+  }), opts.modes, full);
+  // The user's metric re-orders the built-in ranking's first K units (never in a shard: the merge ranks).
+  const membersOf = new Map(units.map((u) => [u.name, u.layers]));
+  const byCommand = opts.metricCommand
+    ? await measureTopWithCommand(recipe, fp32, builtInRanking, (u) => membersOf.get(u)!, opts.modes[0], opts.metricTop ?? DEFAULT_METRIC_TOP, opts.metricCommand, opts.outDir)
+    : undefined;
+  const ranking = byCommand?.ranking ?? builtInRanking;
+  const layerRows = builtInRows.map((row) => {
+    const s = byCommand?.scores.get(row.name);
+    return { ...row, rank: ranking.indexOf(row.name) + 1, ...(s ? { metric: { value: s.value, drop: s.drop } } : {}) };
   });
 
   const medianVariant = seconds.length ? median(seconds) : null;
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
     schema: 'qtool/sensitivity@1',
-    ...reportHeaderFor(fp32, { modes: opts.modes, metric, ...(opts.metricCommand ? { metricCommand: opts.metricCommand, metricTop: opts.metricTop ?? DEFAULT_METRIC_TOP } : {}), ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null, proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize }),
+    ...reportHeaderFor(fp32, {
+      modes: opts.modes, metric, ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null,
+      proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize,
+      groupBy: opts.groupBy ?? 'layer', measureTop: opts.measureTop ?? DEFAULT_MEASURE_TOP,
+      ...(opts.metricCommand ? { metricCommand: opts.metricCommand, metricTop: opts.metricTop ?? DEFAULT_METRIC_TOP } : {}),
+    }),
     calibration: {
       path: inputs.calibration, sha256: sha256(readInputFile(inputs.calibration)), method: recipe.method, recipeSha256: calibrationDecisionsSha256(calibration),
     },
@@ -170,6 +196,8 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
     modes: opts.modes,
     metric,
     impactUnit: METRIC_UNIT[metric],
+    grouping: { by: grouping.by, asked: opts.groupBy ?? 'layer', note: grouping.note },
+    ...(opts.shard ? { shard: { ...opts.shard, variants: variants.map(variantKey) } } : {}),
     fp32: { top1: scorer.fp32Top1 },
     quantized: { ...full, drop: scorer.fp32Top1 !== null && full.top1 !== null ? scorer.fp32Top1 - full.top1 : null, outputs: fullScore.outputs },
     ranking,
@@ -181,6 +209,8 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
       fp32PassSeconds: scorer.fp32PassSeconds,
       fp32ForwardSeconds: scorer.fp32ForwardSeconds,
       proxySeconds,
+      estimatedVariantsSeconds,
+      variantsSeconds,
       variants: seconds.length,
       medianVariantSeconds: medianVariant,
       variantToFp32Pass: medianVariant === null ? null : medianVariant / scorer.fp32PassSeconds,
