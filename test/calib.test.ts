@@ -136,6 +136,29 @@ test('histogram: result is independent of batch size and order (identical bins, 
   assert.deepEqual(Array.from(feedChunks(sorted, 7).bins), Array.from(whole.bins));
 });
 
+test('histogram: a large batch with masked (-inf) and NaN values bins its finite values as a clean batch does', () => {
+  // Masked attention scores: -inf at every third position, some NaN, over 150k values.
+  const finite = wideData();
+  const reps = 50;
+  const x = new Float32Array(finite.length * reps * 3 / 2 + 1);
+  const kept: number[] = [];
+  let f = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (i % 3 === 2) x[i] = i % 301 === 0 ? NaN : -Infinity;
+    else kept.push((x[i] = finite[f++ % finite.length]));
+  }
+  const h = TensorHistogram.of(x);
+  const clean = TensorHistogram.of(Float32Array.from(kept));
+  assert.deepEqual(Array.from(h.bins), Array.from(clean.bins));
+  assert.equal(h.count, kept.length);
+  assert.equal(h.nonFinite, x.length - kept.length);
+  assert.equal(h.nan, x.filter((v) => Number.isNaN(v)).length);
+  assert.ok(h.nan > 0);
+  assert.equal(h.min, clean.min);
+  assert.equal(h.max, clean.max);
+  assert.equal(h.range, clean.range);
+});
+
 test('histogram: merge of partial histograms equals the whole', () => {
   const x = shuffled(wideData(), 9);
   const whole = TensorHistogram.of(x);

@@ -104,6 +104,15 @@ test('--clip-activation gelu=10 caps both GELUs and reports what the cap removed
   assert.equal(capped.length, 2);
   for (const t of capped) assert.ok(t.ranges.max.max <= 10);
   assert.equal(opCounts(join(out, 'model.int8.onnx')).Min, 2);
+  // The range before the cap (GELU's small negative values) and the one the INT8 model uses after it.
+  for (const c of report.clippedActivations) {
+    const t = capped.find((x) => x.name === `${c.tensor}_clip10`)!;
+    assert.ok(c.minBefore! < 0 && c.minBefore! > -0.2, `GELU min ${c.minBefore}`);
+    assert.deepEqual(c.after, { min: t.selected.min, max: t.selected.max });
+    assert.equal(c.after!.max, 10);
+  }
+  const summary = calibrateMlp(tempDir(), '--clip-activation', 'gelu=10', '--method', 'max');
+  assert.match(summary.stdout, /GELU10: \S+ \[-0\.\d+, \d+\.\d+\] -> capped at 10, quantized as \[-0\.\d+, 10\.00\] \(max\)/);
 });
 
 

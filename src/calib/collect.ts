@@ -20,6 +20,8 @@ import type { FromWorker, ToWorker } from './histogram-worker.js';
 
 export interface CollectResult {
   histograms: Map<string, TensorHistogram>;
+  /** Samples per session.run after the first (the byte budget's cut of the requested batch size). */
+  batchSize: number;
   /** Seconds in session.run, and seconds the worker spent on histograms (overlapped). */
   forwardSeconds: number;
   statsSeconds: number;
@@ -89,7 +91,8 @@ class HistogramWorker {
 
 /** `bytes` must be the encoding of `model` (passed along so it is not serialised again). */
 export async function collectHistograms(
-  bytes: Uint8Array, model: Model, label: string, ds: Dataset, tensors: readonly string[], opts: { batchSize: number; progress?: ProgressFactory },
+  bytes: Uint8Array, model: Model, label: string, ds: Dataset, tensors: readonly string[],
+  opts: { batchSize: number; progress?: ProgressFactory; /** Default EXPOSED_BATCH_BYTES; smaller in tests. */ batchBytes?: number },
 ): Promise<CollectResult> {
   // Leave one core to the worker: ORT's second thread would only compete with it.
   const threads = Math.max(1, availableParallelism() - 1);
@@ -118,13 +121,13 @@ export async function collectHistograms(
           await onBatch(r);
         },
       });
-      batchSize = Math.max(1, Math.min(batchSize, Math.floor(EXPOSED_BATCH_BYTES / Math.max(1, perSample))));
+      batchSize = Math.max(1, Math.min(batchSize, Math.floor((opts.batchBytes ?? EXPOSED_BATCH_BYTES) / Math.max(1, perSample))));
       offset = 1;
     }
     await runBatches(session, ds, { ...common, batchSize, offset });
     const { histograms, ms } = await worker.finish();
     for (const t of tensors) if (!histograms.has(t)) histograms.set(t, new TensorHistogram());
-    return { histograms, forwardSeconds: forwardMs / 1000, statsSeconds: ms / 1000 };
+    return { histograms, batchSize, forwardSeconds: forwardMs / 1000, statsSeconds: ms / 1000 };
   } finally {
     bar?.stop();
     await worker.terminate();

@@ -88,7 +88,9 @@ function summary(r: CalibrateReport): string {
   const note = subgraphLayersNote(r.subgraphLayers ?? []);
   if (note) lines.push(chalk.yellow(`  ${note}`));
   for (const c of r.clippedActivations) {
-    lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} max ${fmt(c.maxBefore)} -> ${c.cap}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
+    const before = c.minBefore === undefined ? `max ${fmt(c.maxBefore)}` : `[${fmt(c.minBefore)}, ${fmt(c.maxBefore)}]`;
+    const after = c.after ? `, quantized as [${fmt(c.after.min)}, ${fmt(c.after.max)}] (${r.selected.method})` : c.after === null ? ', not quantized' : '';
+    lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} ${before} -> capped at ${c.cap}${after}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
   }
   lines.push('', `${chalk.green('✔')} ${chalk.bold(r.selected.model)} uses ${chalk.cyan(r.selected.method)}${r.selected.variant ? ` ${r.selected.variant}` : ''}: ${r.selected.reason}`);
   lines.push(chalk.dim(`  ${(r.fp32.sizeBytes / 1e6).toFixed(2)} MB FP32 -> ${(r.selected.sizeBytes / 1e6).toFixed(2)} MB; ranges in ${r.artifacts.calibration}, comparison in ${r.artifacts.report}`));

@@ -49,6 +49,13 @@ export const calibrateReportSchema = z.object({
   passes: z.array(z.object({ name: z.string(), summary: z.string() })).optional(),
   clippedActivations: z.array(z.object({
     tensor: z.string(), cap: z.number().positive(), maxBefore: z.number(), fractionAboveCap: z.number().min(0).max(1),
+    /** The GELU output's smallest value before the cap (absent in reports of earlier versions). */
+    minBefore: z.number().optional(),
+    /**
+     * The range the selected method quantizes the capped tensor with; null when it is not quantized
+     * (kept float, or not read by a quantized op). Absent in reports of earlier versions.
+     */
+    after: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
   })),
   timings: z.object({ totalSeconds: seconds, forwardSeconds: seconds, statisticsSeconds: seconds }),
   artifacts: z.object({ calibration: z.string(), model: z.string(), report: z.string() }),

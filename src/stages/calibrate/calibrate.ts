@@ -324,7 +324,11 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     passes: describePasses(prepared.passes),
     clippedActivations: clippedActivations(prepared.passes).map((c) => {
       const h = pass.histograms.get(c.tensor)!;
-      return { tensor: c.tensor, cap: c.cap, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap) };
+      const after = methods.get(selection.method)!.ranges.get(c.clipped);
+      return {
+        tensor: c.tensor, cap: c.cap, minBefore: h.min, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap),
+        after: after ? { min: after.min, max: after.max } : null,
+      };
     }),
     timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
     artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
