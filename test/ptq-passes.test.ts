@@ -4,7 +4,8 @@
 // keeps it in expectation (each layer's output mean with quantized weights
 // moves to the FP32 one on the calibration data); both are recorded in
 // calibration.json and replayed by the later stages to the same INT8 model;
-// --select best compares the recipe with and without each requested pass.
+// --select best compares the recipe with and without each requested pass;
+// a layer kept in float gets its uncorrected bias back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { applyPasses, fitPasses } from '../src/quant/passes/index.js';
 import type { PassRecord } from '../src/quant/passes/pass.js';
 import { findQuantizableLayers } from '../src/quant/quantizable.js';
 import { dequantizedLayerWeight } from '../src/quant/qdq.js';
-import { buildRecipeBytes } from '../src/quant/recipe.js';
+import { buildRecipeBytes, buildRecipeModel, calibratedRecipe, fitRecipe, floatRecipeModel, onlyLayers, withFloatLayers } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { headNpy } from './lib/npy-write.js';
@@ -160,6 +161,46 @@ test('bias correction keeps each layer\'s output in expectation: E[Q(W) x + b\']
   // A pure replay: the recorded parameters give the same model again.
   const replay = applyPasses(fp32, [{ name: 'bias-correction', params: rec.params }]);
   assert.ok(Buffer.from(encodeModel(replay.model)).equals(Buffer.from(encodeModel(r.model))));
+});
+
+test('a layer kept in float gets its FP32 bias back (bias correction undone for it alone); the quantized layers keep their corrections', async () => {
+  const fp32 = loadModel(repoPath('samples', 'resnet', 'model.onnx')).model;
+  const ds = dataFor(fp32, headNpy(MNIST_CALIB, join(tempDir(), 'calib.npy'), 100));
+  const prepared = await fitRecipe(fp32, { passes: [{ name: 'bias-correction', params: {} }], activationType: 'uint8' }, { data: ds, batchSize: 50, perChannel: true });
+  const qparams = new Map(prepared.plan.tensors.map((t) => [t, { scale: 0.05, zeroPoint: 128, type: 'uint8' as const }]));
+  const recipe = calibratedRecipe(prepared, qparams, { perChannel: true, activationType: 'uint8', method: 'max' });
+  const layers = recipe.full.layers;
+  // The reference: the same passes without bias correction (BatchNorm folded).
+  const plain = applyPasses(fp32, []).model;
+  const biasOf = (m: Model, layer: (typeof layers)[number]) => {
+    const node = m.graph!.node!.find((n) => n.name === layer.node.name)!;
+    return tensorToArray(m.graph!.initializer!.find((t) => t.name === node.input![2])!).data as Float32Array;
+  };
+  const near = (got: Float32Array, want: Float32Array, corrected: Float32Array) =>
+    got.every((v, i) => Math.abs(v - want[i]!) <= 2.4e-7 * Math.max(Math.abs(want[i]!), Math.abs(corrected[i]!)));
+  const [first, second] = [layers[0]!, layers[1]!];
+  assert.ok(!near(biasOf(recipe.model, first), biasOf(plain, first), biasOf(recipe.model, first)), 'the correction moved the first bias');
+
+  const partial = withFloatLayers(recipe, [first.name]);
+  assert.ok(near(biasOf(partial.model, first), biasOf(plain, first), biasOf(recipe.model, first)), 'the float layer reads its FP32 bias');
+  for (const l of layers.slice(1)) assert.deepEqual(biasOf(partial.model, l), biasOf(recipe.model, l), `${l.name} keeps its correction`);
+  assert.deepEqual(biasOf(recipe.model, first), biasOf(recipe.fullModel, first), 'the full recipe is left as it was');
+  // The written model holds the float layer's bias as a float initializer: the FP32 one.
+  const written = buildRecipeModel(partial);
+  assert.ok(near(biasOf(written, first), biasOf(plain, first), biasOf(recipe.model, first)));
+  // Derived again from a derived recipe: from the corrected model, not the one with the first layer undone.
+  const again = withFloatLayers(partial, [second.name]);
+  assert.deepEqual(biasOf(again.model, first), biasOf(recipe.model, first));
+  assert.ok(near(biasOf(again.model, second), biasOf(plain, second), biasOf(recipe.model, second)));
+  // Sensitivity's quantize mode: only the second layer quantized, so only it keeps its correction.
+  const only = onlyLayers(recipe, [second.name]);
+  assert.deepEqual(biasOf(only.model, second), biasOf(recipe.model, second));
+  assert.ok(near(biasOf(only.model, first), biasOf(plain, first), biasOf(recipe.model, first)));
+  // Every layer float: the FP32 function, to float rounding (the sensitivity proxy's reference).
+  const gap = await outputGap(floatRecipeModel(recipe), plain, ds, 100);
+  assert.ok(gap.diff <= 1e-5 * Math.max(1, gap.scale), `every layer float vs FP32: max |diff| ${gap.diff}`);
+  const corrected = await outputGap(recipe.model, plain, ds, 100);
+  assert.ok(corrected.diff > 100 * gap.diff, `the corrected FP32 graph is off: ${corrected.diff}`);
 });
 
 test('calibrate records the fitted passes; a later stage replays them to the same INT8 model; options and bad values', () => {

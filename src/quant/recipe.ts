@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { fileError } from '../util/errors.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { applyPasses, fitPasses } from './passes/index.js';
+import { applyPasses, fitPasses, keepLayersFloat } from './passes/index.js';
 import type { FitContext, PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
@@ -28,8 +28,10 @@ import type { QuantType } from './qparams.js';
 import type { QuantLayer } from './quantizable.js';
 
 export interface QuantRecipe {
-  /** The graph that gets quantized: the FP32 model after the passes. */
+  /** The graph that gets quantized: the FP32 model after the passes, undone for the float layers (keepLayersFloat). */
   model: Model;
+  /** The FP32 model after the passes, every layer's share in (`model` of the recipe with no float layer). */
+  fullModel: Model;
   passes: PassRecord[];
   /** Tensors left float because calibration found no usable range (not in `full`). */
   floatTensors: FloatTensor[];
@@ -88,7 +90,7 @@ export function calibratedRecipe(
   opts: { perChannel: boolean; activationType: QuantType; method: string; weightCache?: Map<string, QuantizedWeight> },
 ): QuantRecipe {
   return {
-    ...prepared, full: prepared.plan, qparams, perChannel: opts.perChannel, activationType: opts.activationType,
+    ...prepared, fullModel: prepared.model, full: prepared.plan, qparams, perChannel: opts.perChannel, activationType: opts.activationType,
     method: opts.method, floatLayers: [], weightCache: opts.weightCache ?? new Map(),
   };
 }
@@ -177,7 +179,13 @@ function subPlan(full: QuantPlan, layers: QuantLayer[], keep: (t: string) => boo
 
 function withPlan(r: QuantRecipe, plan: QuantPlan, floatLayers: string[]): QuantRecipe {
   const all = new Map([...r.qparams]);
-  return { ...r, plan, floatLayers, qparams: new Map(plan.tensors.map((t) => [t, all.get(t)!])) };
+  const model = keepLayersFloat(r.fullModel, r.passes, floatLayers);
+  return { ...r, model, plan, floatLayers, qparams: new Map(plan.tensors.map((t) => [t, all.get(t)!])) };
+}
+
+/** The FP32 function the recipe's INT8 model approximates: the passes' model with every layer float. */
+export function floatRecipeModel(r: QuantRecipe): Model {
+  return keepLayersFloat(r.fullModel, r.passes, r.full.layers.map((l) => l.name));
 }
 
 /** The recipe with `float` layers (and the Q/DQ pairs they own) kept in float; everything else as calibrated. */

@@ -55,6 +55,17 @@ export function describePasses(records: readonly PassRecord[]): { name: string; 
   });
 }
 
+/** The passes' model with `layers` kept in float: what a pass changed to make up for their quantization undone (QuantPass.keepFloat). */
+export function keepLayersFloat(model: Model, records: readonly PassRecord[], layers: readonly string[]): Model {
+  const names = new Set(layers);
+  let m = model;
+  for (const r of names.size ? records : []) {
+    const pass = PASSES.find((p) => p.name === r.name);
+    if (pass?.keepFloat) m = pass.keepFloat(m, r.params, names);
+  }
+  return m;
+}
+
 /** Applies the passes that always run and those `requested`, in PASSES order: a replay, data-driven passes with their fitted parameters. */
 export function applyPasses(model: Model, requested: readonly PassSpec[]): PassesResult {
   const records: PassRecord[] = [];
