@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { fileError } from '../util/errors.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { applyPasses, fitPasses, keepLayersFloat } from './passes/index.js';
+import { applyPasses, fitPasses, keepLayersFloat, type PassCache } from './passes/index.js';
 import type { FitContext, PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
@@ -63,10 +63,12 @@ export interface PreparedRecipe {
 export interface PrepareOptions {
   passes: readonly PassSpec[];
   activationType: QuantType;
+  /** Shares the passes several recipes of one model have in common (calibrate's variants). */
+  cache?: PassCache;
 }
 
 export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe {
-  const { model, records } = applyPasses(fp32, opts.passes);
+  const { model, records } = applyPasses(fp32, opts.passes, opts.cache);
   // A Relu/Clip folds into a uint8 range that starts at the zero point; int8 is symmetric.
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   return { model, passes: records, plan, floatTensors: [] };
@@ -74,7 +76,7 @@ export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe
 
 /** calibrate's prepareRecipe: data-driven passes (bias correction, SmoothQuant) fit their parameters on the calibration data first. */
 export async function fitRecipe(fp32: Model, opts: PrepareOptions, ctx: FitContext): Promise<PreparedRecipe> {
-  const { model, records } = await fitPasses(fp32, opts.passes, ctx);
+  const { model, records } = await fitPasses(fp32, opts.passes, ctx, opts.cache);
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   return { model, passes: records, plan, floatTensors: [] };
 }

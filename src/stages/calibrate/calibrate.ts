@@ -20,7 +20,7 @@ import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { biasCorrectionPass } from '../../quant/passes/bias-correction.js';
 import { smoothQuantPass } from '../../quant/passes/smooth-quant.js';
-import { describePasses, PASSES } from '../../quant/passes/index.js';
+import { beforeFitting, describePasses, PassCache } from '../../quant/passes/index.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
@@ -275,9 +275,11 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   checkOpset(fp32);
   checkOptions(inputs, opts);
   const passes = requestedPasses(opts);
-  const dataDriven = passes.filter((p) => PASSES.find((x) => x.name === p.name)?.fit);
-  // The passes that need no data first: a model without a quantizable layer is refused before any data is read.
-  const prepared0 = prepareRecipe(fp32.model, { passes: passes.filter((p) => !dataDriven.includes(p)), activationType: opts.activationType });
+  // Every variant's passes run once: those they share with each other and with the layer check, once in all.
+  const cache = new PassCache(fp32.model);
+  // The passes before the first data-driven one: a model without a quantizable layer is refused before any data is read.
+  const dataFree = beforeFitting(passes);
+  const prepared0 = prepareRecipe(fp32.model, { passes: dataFree, activationType: opts.activationType, cache });
   checkLayers(fp32, prepared0);
   const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
   const evalDs = inputs.eval ? loadModelDataset(inputs.eval, fp32.model.graph!, inputs.source) : undefined;
@@ -286,8 +288,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const variants: Variant[] = [];
   const comparing = opts.select === 'best' && (evalDs !== undefined || opts.metricCommand !== undefined);
   for (const v of passVariants(passes, comparing)) {
-    const planned = v.passes.length === passes.length && dataDriven.length === 0 ? prepared0
-      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType }, {
+    const planned = v.passes.length === passes.length && dataFree.length === passes.length ? prepared0
+      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType, cache }, {
         data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
       });
     const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
