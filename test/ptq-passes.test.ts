@@ -16,7 +16,9 @@ import { makeTensor, tensorToArray } from '../src/onnx/tensor.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { collectOutputs } from '../src/runtime/outputs.js';
 import { channelStatistics, channelStatKey, type ChannelStatRequest } from '../src/calib/channel-stats.js';
-import { applyPasses, fitPasses } from '../src/quant/passes/index.js';
+import { applyPasses, fitPasses, PASSES } from '../src/quant/passes/index.js';
+import { calibrate } from '../src/stages/calibrate/calibrate.js';
+import { parseMethods } from '../src/calib/methods.js';
 import type { PassRecord } from '../src/quant/passes/pass.js';
 import { findQuantizableLayers } from '../src/quant/quantizable.js';
 import { dequantizedLayerWeight } from '../src/quant/qdq.js';
@@ -223,6 +225,40 @@ test('calibrate records the fitted passes; a later stage replays them to the sam
   const bad = runQtool(['calibrate', TRANSFORMER, '--data', calib, '--smooth-quant', '2', '--out', join(dir, 'b')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--smooth-quant: expected alpha in \[0, 1\], got '2'/);
+});
+
+test('calibrate runs each pass once per variant: the passes variants (and the layer check) share run once in all; the chosen recipe replays byte for byte', async () => {
+  const dir = tempDir();
+  const mnist = (f: string) => repoPath('samples', 'mnist', f);
+  const counts = new Map<string, number>();
+  const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  // Every pass's apply and fit counted for the length of one calibrate call.
+  const originals = PASSES.map((p) => ({ pass: p, apply: p.apply, fit: p.fit }));
+  for (const { pass, apply, fit } of originals) {
+    const p = pass as { apply: typeof apply; fit?: typeof fit };
+    p.apply = (m, params) => { count(`apply ${pass.name}`); return apply.call(pass, m, params); };
+    if (fit) p.fit = (m, params, ctx) => { count(`fit ${pass.name}`); return fit.call(pass, m, params, ctx); };
+  }
+  let report;
+  try {
+    ({ report } = await calibrate(
+      { model: TRANSFORMER, data: headNpy(MNIST_CALIB, join(dir, 'calib.npy'), 100), eval: headNpy(mnist('eval_x.npy'), join(dir, 'eval.npy'), 100) },
+      { methods: parseMethods('max', []), perChannel: true, activationType: 'uint8', select: 'best', equalize: true, smoothQuant: 0.5, clipGelu: 10,
+        biasCorrection: true, batchSize: 50, outDir: join(dir, 'out') },
+    ));
+  } finally {
+    for (const { pass, apply, fit } of originals) Object.assign(pass, { apply, fit });
+  }
+  assert.deepEqual(report.methods.map((m) => m.variant),
+    [undefined, 'without equalize', 'without smooth-quant', 'without bias-correction', 'without clip-gelu']);
+  // Variants: every pass (E S C B), and E S C B less one each. Distinct leading runs: E once (the layer check's too),
+  // S after E and alone (2), C after ES, S, E (3), B after ESC, SC, EC, ES (4). Before sharing, every variant ran from scratch.
+  assert.deepEqual(Object.fromEntries([...counts].sort()), {
+    'apply bias-correction': 4, 'apply clip-gelu': 3, 'apply equalize': 1, 'apply fold-batchnorm': 1, 'apply fold-constants': 1,
+    'apply fuse-hardswish': 1, 'apply smooth-quant': 2, 'apply upgrade-opset': 1, 'fit bias-correction': 4, 'fit smooth-quant': 2,
+  });
+  const loaded = loadCalibratedModel(loadModel(TRANSFORMER), join(dir, 'out', 'calibration.json'));
+  assert.ok(Buffer.from(buildRecipeBytes(loaded.recipe)).equals(readFileSync(join(dir, 'out', 'model.int8.onnx'))), 'the replayed recipe writes model.int8.onnx byte for byte');
 });
 
 test('--select best compares with and without each requested pass: on the outlier ResNet the equalized recipe wins and is recorded', () => {
