@@ -168,12 +168,14 @@ test('bias correction keeps each layer\'s output in expectation: E[Q(W) x + b\']
 test('a layer kept in float gets its FP32 bias back (bias correction undone for it alone); the quantized layers keep their corrections', async () => {
   const fp32 = loadModel(repoPath('samples', 'resnet', 'model.onnx')).model;
   const ds = dataFor(fp32, headNpy(MNIST_CALIB, join(tempDir(), 'calib.npy'), 100));
-  const prepared = await fitRecipe(fp32, { passes: [{ name: 'bias-correction', params: {} }], activationType: 'uint8' }, { data: ds, batchSize: 50, perChannel: true });
+  const equalize = { name: 'equalize', params: {} };
+  const prepared = await fitRecipe(fp32, { passes: [equalize, { name: 'bias-correction', params: {} }], activationType: 'uint8' }, { data: ds, batchSize: 50, perChannel: true });
   const qparams = new Map(prepared.plan.tensors.map((t) => [t, { scale: 0.05, zeroPoint: 128, type: 'uint8' as const }]));
   const recipe = calibratedRecipe(prepared, qparams, { perChannel: true, activationType: 'uint8', method: 'max' });
   const layers = recipe.full.layers;
-  // The reference: the same passes without bias correction (BatchNorm folded).
-  const plain = applyPasses(fp32, []).model;
+  // The reference: the same passes without bias correction (BatchNorm folded, layers equalized).
+  const plain = applyPasses(fp32, [equalize]).model;
+  assert.ok((prepared.passes.find((p) => p.name === 'equalize')!.effect.pairs as unknown[]).length > 0, 'equalization rescaled some pairs');
   const biasOf = (m: Model, layer: (typeof layers)[number]) => {
     const node = m.graph!.node!.find((n) => n.name === layer.node.name)!;
     return tensorToArray(m.graph!.initializer!.find((t) => t.name === node.input![2])!).data as Float32Array;
@@ -198,10 +200,11 @@ test('a layer kept in float gets its FP32 bias back (bias correction undone for 
   const only = onlyLayers(recipe, [second.name]);
   assert.deepEqual(biasOf(only.model, second), biasOf(recipe.model, second));
   assert.ok(near(biasOf(only.model, first), biasOf(plain, first), biasOf(recipe.model, first)));
-  // Every layer float: the FP32 function, to float rounding (the sensitivity proxy's reference).
-  const gap = await outputGap(floatRecipeModel(recipe), plain, ds, 100);
+  // Every layer float: the FP32 model's function, to float rounding (the sensitivity proxy's reference);
+  // equalization needs no undo: it keeps the FP32 function whichever layers are float.
+  const gap = await outputGap(floatRecipeModel(recipe), fp32, ds, 100);
   assert.ok(gap.diff <= 1e-5 * Math.max(1, gap.scale), `every layer float vs FP32: max |diff| ${gap.diff}`);
-  const corrected = await outputGap(recipe.model, plain, ds, 100);
+  const corrected = await outputGap(recipe.model, fp32, ds, 100);
   assert.ok(corrected.diff > 100 * gap.diff, `the corrected FP32 graph is off: ${corrected.diff}`);
 });
 
