@@ -187,6 +187,13 @@ test('report with --clip-activation gelu=10 --select best: each GELU output\'s r
     const [withCap, without] = [undefined, 'without clip-gelu'].map((v) => c.methods.find((m) => m.method === method && m.variant === v)!.top1!);
     assert.match(html, new RegExp(`<tr><td>${method}</td><td class="num">${fmt(withCap)}</td><td class="num">${fmt(without)}</td></tr>`));
   }
+  // Had the variant without the cap won, the page would say the selected model leaves it out.
+  const edited = tempDir();
+  for (const f of ['calibration.json', 'model.int8.onnx']) copyFileSync(join(out, f), join(edited, f));
+  const report = JSON.parse(readFileSync(join(out, 'calibrate.json'), 'utf8'));
+  writeFileSync(join(edited, 'calibrate.json'), JSON.stringify({ ...report, selected: { ...report.selected, method: 'mse', variant: 'without clip-gelu' } }));
+  qtool(['report', edited]);
+  assert.match(readFileSync(join(edited, 'report.html'), 'utf8'), /The selected model leaves the cap out \(mse scored better without it\)/);
   // Without the comparison, the page says how to get it.
   const plain = tempDir();
   qtool(['calibrate', MLP, '--data', DIGITS('calib_x.npy'), '--method', 'max', ...EVAL, '--clip-activation', 'gelu=10', '--out', plain]);

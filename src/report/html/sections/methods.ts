@@ -61,7 +61,8 @@ function geluCapNote(c: CalibrateReport, value: (m: MethodResult) => number | nu
     ? table(['method', `with gelu=${cap} ${unit}`, `without ${unit}`],
       withCap.map((m) => { const w = without(m); return [m.method, fmt(value(m) ?? undefined), fmt(w ? value(w) ?? undefined : undefined)]; }))
     : para('Run calibrate with --select best and evaluation data to score every method without the cap as well.');
-  return para(`GELU${cap} (--clip-activation gelu=${cap}): ${clipped.length} GELU output${clipped.length === 1 ? '' : 's'} capped at ${cap} before calibration.`) +
+  const left = c.selected.variant === WITHOUT_CAP ? ` The selected model leaves the cap out (${c.selected.method} scored better without it); the ranges are those of the recipe with it.` : '';
+  return para(`GELU${cap} (--clip-activation gelu=${cap}): ${clipped.length} GELU output${clipped.length === 1 ? '' : 's'} capped at ${cap} before calibration.${left}`) +
     ranges + accuracy;
 }
 
