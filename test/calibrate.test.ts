@@ -11,7 +11,7 @@ import { makeTensor } from '../src/onnx/tensor.js';
 import { calibrationSchema } from '../src/report/schemas/calibration.js';
 import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
 import { expectBadInput, onnxTestData, repoPath, runQtool, tempDir } from './lib/helpers.js';
-import { writeNpy } from './lib/npy-write.js';
+import { headNpy, writeNpy } from './lib/npy-write.js';
 import { saveModel } from './lib/save-model.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
@@ -115,6 +115,29 @@ test('--clip-activation gelu=10 caps both GELUs and reports what the cap removed
   assert.match(summary.stdout, /GELU10: \S+ \[-0\.\d+, \d+\.\d+\] -> capped at 10, quantized as \[-0\.\d+, 10\.00\] \(max\)/);
 });
 
+
+test('--clip-activation gelu=10 --select best on the transformer sample: every method scored with and without the cap, the chosen recipe recorded as it ran', () => {
+  const dir = tempDir();
+  const mnist = (f: string) => repoPath('samples', 'mnist', f);
+  const out = join(dir, 'out');
+  const r = runQtool(['calibrate', repoPath('samples', 'transformer', 'model.onnx'), '--data', headNpy(mnist('calib_x.npy'), join(dir, 'calib.npy'), 100),
+    '--eval', headNpy(mnist('eval_x.npy'), join(dir, 'eval_x.npy'), 200), '--labels', headNpy(mnist('eval_y.npy'), join(dir, 'eval_y.npy'), 200),
+    '--method', 'max,mse', '--clip-activation', 'gelu=10', '--select', 'best', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = calibrateReportSchema.parse(JSON.parse(r.stdout));
+  assert.deepEqual(report.methods.map((m) => [m.method, m.variant]),
+    [['max', undefined], ['mse', undefined], ['max', 'without clip-gelu'], ['mse', 'without clip-gelu']]);
+  assert.ok(report.methods.every((m) => m.top1 !== null && m.top1 > 90), report.methods.map((m) => m.top1).join());
+  // Both GELU outputs, their range before the cap (GELU's negative tail) and the capped tensor's range after.
+  assert.equal(report.clippedActivations.length, 2);
+  for (const c of report.clippedActivations) assert.ok(c.minBefore! < 0 && c.maxBefore > 0 && c.after !== null && c.after!.max <= Math.min(10, c.maxBefore));
+  // calibration.json holds the selected variant's passes: the cap only when it was kept.
+  const cal = calibrationSchema.parse(JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8')));
+  const capped = report.selected.variant === undefined;
+  assert.equal(cal.passes!.some((p) => p.name === 'clip-gelu'), capped);
+  assert.equal(cal.clipGelu, capped ? 10 : null);
+  assert.equal(opCounts(join(out, 'model.int8.onnx')).Min ?? 0, capped ? 2 : 0);
+});
 
 test('bad input: one line, exit 2, nothing written', () => {
   const dir = tempDir();

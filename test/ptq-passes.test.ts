@@ -4,7 +4,8 @@
 // keeps it in expectation (each layer's output mean with quantized weights
 // moves to the FP32 one on the calibration data); both are recorded in
 // calibration.json and replayed by the later stages to the same INT8 model;
-// --select best compares the recipe with and without each requested pass.
+// --select best compares the recipe with and without each requested pass;
+// a layer kept in float gets its uncorrected bias back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,11 +16,13 @@ import { makeTensor, tensorToArray } from '../src/onnx/tensor.js';
 import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { collectOutputs } from '../src/runtime/outputs.js';
 import { channelStatistics, channelStatKey, type ChannelStatRequest } from '../src/calib/channel-stats.js';
-import { applyPasses, fitPasses } from '../src/quant/passes/index.js';
+import { applyPasses, fitPasses, PASSES } from '../src/quant/passes/index.js';
+import { calibrate } from '../src/stages/calibrate/calibrate.js';
+import { parseMethods } from '../src/calib/methods.js';
 import type { PassRecord } from '../src/quant/passes/pass.js';
 import { findQuantizableLayers } from '../src/quant/quantizable.js';
 import { dequantizedLayerWeight } from '../src/quant/qdq.js';
-import { buildRecipeBytes } from '../src/quant/recipe.js';
+import { buildRecipeBytes, buildRecipeModel, calibratedRecipe, fitRecipe, floatRecipeModel, onlyLayers, withFloatLayers } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { headNpy } from './lib/npy-write.js';
@@ -162,6 +165,49 @@ test('bias correction keeps each layer\'s output in expectation: E[Q(W) x + b\']
   assert.ok(Buffer.from(encodeModel(replay.model)).equals(Buffer.from(encodeModel(r.model))));
 });
 
+test('a layer kept in float gets its FP32 bias back (bias correction undone for it alone); the quantized layers keep their corrections', async () => {
+  const fp32 = loadModel(repoPath('samples', 'resnet', 'model.onnx')).model;
+  const ds = dataFor(fp32, headNpy(MNIST_CALIB, join(tempDir(), 'calib.npy'), 100));
+  const equalize = { name: 'equalize', params: {} };
+  const prepared = await fitRecipe(fp32, { passes: [equalize, { name: 'bias-correction', params: {} }], activationType: 'uint8' }, { data: ds, batchSize: 50, perChannel: true });
+  const qparams = new Map(prepared.plan.tensors.map((t) => [t, { scale: 0.05, zeroPoint: 128, type: 'uint8' as const }]));
+  const recipe = calibratedRecipe(prepared, qparams, { perChannel: true, activationType: 'uint8', method: 'max' });
+  const layers = recipe.full.layers;
+  // The reference: the same passes without bias correction (BatchNorm folded, layers equalized).
+  const plain = applyPasses(fp32, [equalize]).model;
+  assert.ok((prepared.passes.find((p) => p.name === 'equalize')!.effect.pairs as unknown[]).length > 0, 'equalization rescaled some pairs');
+  const biasOf = (m: Model, layer: (typeof layers)[number]) => {
+    const node = m.graph!.node!.find((n) => n.name === layer.node.name)!;
+    return tensorToArray(m.graph!.initializer!.find((t) => t.name === node.input![2])!).data as Float32Array;
+  };
+  const near = (got: Float32Array, want: Float32Array, corrected: Float32Array) =>
+    got.every((v, i) => Math.abs(v - want[i]!) <= 2.4e-7 * Math.max(Math.abs(want[i]!), Math.abs(corrected[i]!)));
+  const [first, second] = [layers[0]!, layers[1]!];
+  assert.ok(!near(biasOf(recipe.model, first), biasOf(plain, first), biasOf(recipe.model, first)), 'the correction moved the first bias');
+
+  const partial = withFloatLayers(recipe, [first.name]);
+  assert.ok(near(biasOf(partial.model, first), biasOf(plain, first), biasOf(recipe.model, first)), 'the float layer reads its FP32 bias');
+  for (const l of layers.slice(1)) assert.deepEqual(biasOf(partial.model, l), biasOf(recipe.model, l), `${l.name} keeps its correction`);
+  assert.deepEqual(biasOf(recipe.model, first), biasOf(recipe.fullModel, first), 'the full recipe is left as it was');
+  // The written model holds the float layer's bias as a float initializer: the FP32 one.
+  const written = buildRecipeModel(partial);
+  assert.ok(near(biasOf(written, first), biasOf(plain, first), biasOf(recipe.model, first)));
+  // Derived again from a derived recipe: from the corrected model, not the one with the first layer undone.
+  const again = withFloatLayers(partial, [second.name]);
+  assert.deepEqual(biasOf(again.model, first), biasOf(recipe.model, first));
+  assert.ok(near(biasOf(again.model, second), biasOf(plain, second), biasOf(recipe.model, second)));
+  // Sensitivity's quantize mode: only the second layer quantized, so only it keeps its correction.
+  const only = onlyLayers(recipe, [second.name]);
+  assert.deepEqual(biasOf(only.model, second), biasOf(recipe.model, second));
+  assert.ok(near(biasOf(only.model, first), biasOf(plain, first), biasOf(recipe.model, first)));
+  // Every layer float: the FP32 model's function, to float rounding (the sensitivity proxy's reference);
+  // equalization needs no undo: it keeps the FP32 function whichever layers are float.
+  const gap = await outputGap(floatRecipeModel(recipe), fp32, ds, 100);
+  assert.ok(gap.diff <= 1e-5 * Math.max(1, gap.scale), `every layer float vs FP32: max |diff| ${gap.diff}`);
+  const corrected = await outputGap(recipe.model, fp32, ds, 100);
+  assert.ok(corrected.diff > 100 * gap.diff, `the corrected FP32 graph is off: ${corrected.diff}`);
+});
+
 test('calibrate records the fitted passes; a later stage replays them to the same INT8 model; options and bad values', () => {
   const dir = tempDir();
   const calib = headNpy(MNIST_CALIB, join(dir, 'calib.npy'), 200);
@@ -182,6 +228,40 @@ test('calibrate records the fitted passes; a later stage replays them to the sam
   const bad = runQtool(['calibrate', TRANSFORMER, '--data', calib, '--smooth-quant', '2', '--out', join(dir, 'b')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--smooth-quant: expected alpha in \[0, 1\], got '2'/);
+});
+
+test('calibrate runs each pass once per variant: the passes variants (and the layer check) share run once in all; the chosen recipe replays byte for byte', async () => {
+  const dir = tempDir();
+  const mnist = (f: string) => repoPath('samples', 'mnist', f);
+  const counts = new Map<string, number>();
+  const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  // Every pass's apply and fit counted for the length of one calibrate call.
+  const originals = PASSES.map((p) => ({ pass: p, apply: p.apply, fit: p.fit }));
+  for (const { pass, apply, fit } of originals) {
+    const p = pass as { apply: typeof apply; fit?: typeof fit };
+    p.apply = (m, params) => { count(`apply ${pass.name}`); return apply.call(pass, m, params); };
+    if (fit) p.fit = (m, params, ctx) => { count(`fit ${pass.name}`); return fit.call(pass, m, params, ctx); };
+  }
+  let report;
+  try {
+    ({ report } = await calibrate(
+      { model: TRANSFORMER, data: headNpy(MNIST_CALIB, join(dir, 'calib.npy'), 100), eval: headNpy(mnist('eval_x.npy'), join(dir, 'eval.npy'), 100) },
+      { methods: parseMethods('max', []), perChannel: true, activationType: 'uint8', select: 'best', equalize: true, smoothQuant: 0.5, clipGelu: 10,
+        biasCorrection: true, batchSize: 50, outDir: join(dir, 'out') },
+    ));
+  } finally {
+    for (const { pass, apply, fit } of originals) Object.assign(pass, { apply, fit });
+  }
+  assert.deepEqual(report.methods.map((m) => m.variant),
+    [undefined, 'without equalize', 'without smooth-quant', 'without bias-correction', 'without clip-gelu']);
+  // Variants: every pass (E S C B), and E S C B less one each. Distinct leading runs: E once (the layer check's too),
+  // S after E and alone (2), C after ES, S, E (3), B after ESC, SC, EC, ES (4). Before sharing, every variant ran from scratch.
+  assert.deepEqual(Object.fromEntries([...counts].sort()), {
+    'apply bias-correction': 4, 'apply clip-gelu': 3, 'apply equalize': 1, 'apply fold-batchnorm': 1, 'apply fold-constants': 1,
+    'apply fuse-hardswish': 1, 'apply smooth-quant': 2, 'apply upgrade-opset': 1, 'fit bias-correction': 4, 'fit smooth-quant': 2,
+  });
+  const loaded = loadCalibratedModel(loadModel(TRANSFORMER), join(dir, 'out', 'calibration.json'));
+  assert.ok(Buffer.from(buildRecipeBytes(loaded.recipe)).equals(readFileSync(join(dir, 'out', 'model.int8.onnx'))), 'the replayed recipe writes model.int8.onnx byte for byte');
 });
 
 test('--select best compares with and without each requested pass: on the outlier ResNet the equalized recipe wins and is recorded', () => {

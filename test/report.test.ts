@@ -1,6 +1,7 @@
 // `qtool report`: real artifacts of every stage on the MLP sample, the page
 // they make (self-contained, every chart drawn), the page rendered in headless
-// Chromium (Debian's `chromium`, which npm test's set-up step installs), and bad input.
+// Chromium (Debian's `chromium`, which npm test's set-up step installs), the
+// GELU cap with and without it, and bad input.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { inflateSync } from 'node:zlib';
 import { esc } from '../src/report/html/svg.js';
 import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { reportResultSchema } from '../src/report/schemas/report.js';
+import { calibrateReportSchema } from '../src/report/schemas/calibrate.js';
+import { fmt } from '../src/report/table.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const DIGITS = (f: string) => repoPath('samples', 'digits', f);
@@ -165,6 +168,37 @@ test('report on a folder with calibrate only: other sections left out with a not
   const human = qtool(['report', only, '--out', out]);
   assert.match(human, /wrote .*page\.html \(\d+ charts\)/);
   assert.match(human, /left out: Quantization-aware fine-tuning \(no qat\.json in the folder\)/);
+});
+
+test('report with --clip-activation gelu=10 --select best: each GELU output\'s range before and after the cap, every method\'s top-1 with and without it', () => {
+  const out = tempDir();
+  const c = calibrateReportSchema.parse(JSON.parse(qtool(['calibrate', MLP, '--data', DIGITS('calib_x.npy'), '--method', 'max,mse', ...EVAL,
+    '--clip-activation', 'gelu=10', '--select', 'best', '--out', out, '--json'])));
+  qtool(['report', out]);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /GELU10 \(--clip-activation gelu=10\): 2 GELU outputs capped at 10 before calibration/);
+  for (const a of c.clippedActivations) {
+    // The range before the cap (GELU's small negative values up to its max) and the capped tensor's quantized range.
+    const row = new RegExp(`<td>${esc(a.tensor)}</td><td>\\[${fmt(a.minBefore!)}, ${fmt(a.maxBefore)}\\]</td><td class="num">[0-9.]+</td><td class="num">\\[${fmt(a.after!.min)}, ${fmt(a.after!.max)}\\]</td>`);
+    assert.match(html, row);
+    assert.ok(a.maxBefore > 10 && a.after!.max <= 10, `${a.tensor}: max ${a.maxBefore} before, ${a.after!.max} after`);
+  }
+  for (const method of ['max', 'mse']) {
+    const [withCap, without] = [undefined, 'without clip-gelu'].map((v) => c.methods.find((m) => m.method === method && m.variant === v)!.top1!);
+    assert.match(html, new RegExp(`<tr><td>${method}</td><td class="num">${fmt(withCap)}</td><td class="num">${fmt(without)}</td></tr>`));
+  }
+  // Had the variant without the cap won, the page would say the selected model leaves it out.
+  const edited = tempDir();
+  for (const f of ['calibration.json', 'model.int8.onnx']) copyFileSync(join(out, f), join(edited, f));
+  const report = JSON.parse(readFileSync(join(out, 'calibrate.json'), 'utf8'));
+  writeFileSync(join(edited, 'calibrate.json'), JSON.stringify({ ...report, selected: { ...report.selected, method: 'mse', variant: 'without clip-gelu' } }));
+  qtool(['report', edited]);
+  assert.match(readFileSync(join(edited, 'report.html'), 'utf8'), /The selected model leaves the cap out \(mse scored better without it\)/);
+  // Without the comparison, the page says how to get it.
+  const plain = tempDir();
+  qtool(['calibrate', MLP, '--data', DIGITS('calib_x.npy'), '--method', 'max', ...EVAL, '--clip-activation', 'gelu=10', '--out', plain]);
+  qtool(['report', plain]);
+  assert.match(readFileSync(join(plain, 'report.html'), 'utf8'), /Run calibrate with --select best and evaluation data to score every method without the cap as well/);
 });
 
 test('report on a qtool run folder: run.json names the final model, skipped stages say why', () => {

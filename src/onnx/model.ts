@@ -174,6 +174,14 @@ export function cloneModel(model: Model): Model {
   return m;
 }
 
+/** The model with these initializers replaced by name, every node shared (a plan made on `model` still points at them). */
+export function withInitializers(model: Model, replaced: ReadonlyMap<string, onnx.TensorProto>): Model {
+  const m = onnx.ModelProto.create({ ...model });
+  const g = model.graph!;
+  m.graph = onnx.GraphProto.create({ ...g, initializer: (g.initializer ?? []).map((t) => replaced.get(t.name ?? '') ?? t) });
+  return m;
+}
+
 function cloneNode(n: onnx.INodeProto): onnx.NodeProto {
   const hasSubgraph = (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length);
   if (hasSubgraph) return onnx.NodeProto.decode(onnx.NodeProto.encode(n).finish());

@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { fileError } from '../util/errors.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { applyPasses, fitPasses } from './passes/index.js';
+import { applyPasses, fitPasses, keepLayersFloat, type PassCache } from './passes/index.js';
 import type { FitContext, PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
@@ -28,8 +28,10 @@ import type { QuantType } from './qparams.js';
 import type { QuantLayer } from './quantizable.js';
 
 export interface QuantRecipe {
-  /** The graph that gets quantized: the FP32 model after the passes. */
+  /** The graph that gets quantized: the FP32 model after the passes, undone for the float layers (keepLayersFloat). */
   model: Model;
+  /** The FP32 model after the passes, every layer's share in (`model` of the recipe with no float layer). */
+  fullModel: Model;
   passes: PassRecord[];
   /** Tensors left float because calibration found no usable range (not in `full`). */
   floatTensors: FloatTensor[];
@@ -61,10 +63,12 @@ export interface PreparedRecipe {
 export interface PrepareOptions {
   passes: readonly PassSpec[];
   activationType: QuantType;
+  /** Shares the passes several recipes of one model have in common (calibrate's variants). */
+  cache?: PassCache;
 }
 
 export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe {
-  const { model, records } = applyPasses(fp32, opts.passes);
+  const { model, records } = applyPasses(fp32, opts.passes, opts.cache);
   // A Relu/Clip folds into a uint8 range that starts at the zero point; int8 is symmetric.
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   return { model, passes: records, plan, floatTensors: [] };
@@ -72,7 +76,7 @@ export function prepareRecipe(fp32: Model, opts: PrepareOptions): PreparedRecipe
 
 /** calibrate's prepareRecipe: data-driven passes (bias correction, SmoothQuant) fit their parameters on the calibration data first. */
 export async function fitRecipe(fp32: Model, opts: PrepareOptions, ctx: FitContext): Promise<PreparedRecipe> {
-  const { model, records } = await fitPasses(fp32, opts.passes, ctx);
+  const { model, records } = await fitPasses(fp32, opts.passes, ctx, opts.cache);
   const plan = planQuantization(model.graph!, { foldActivations: opts.activationType === 'uint8' });
   return { model, passes: records, plan, floatTensors: [] };
 }
@@ -88,7 +92,7 @@ export function calibratedRecipe(
   opts: { perChannel: boolean; activationType: QuantType; method: string; weightCache?: Map<string, QuantizedWeight> },
 ): QuantRecipe {
   return {
-    ...prepared, full: prepared.plan, qparams, perChannel: opts.perChannel, activationType: opts.activationType,
+    ...prepared, fullModel: prepared.model, full: prepared.plan, qparams, perChannel: opts.perChannel, activationType: opts.activationType,
     method: opts.method, floatLayers: [], weightCache: opts.weightCache ?? new Map(),
   };
 }
@@ -177,7 +181,13 @@ function subPlan(full: QuantPlan, layers: QuantLayer[], keep: (t: string) => boo
 
 function withPlan(r: QuantRecipe, plan: QuantPlan, floatLayers: string[]): QuantRecipe {
   const all = new Map([...r.qparams]);
-  return { ...r, plan, floatLayers, qparams: new Map(plan.tensors.map((t) => [t, all.get(t)!])) };
+  const model = keepLayersFloat(r.fullModel, r.passes, floatLayers);
+  return { ...r, model, plan, floatLayers, qparams: new Map(plan.tensors.map((t) => [t, all.get(t)!])) };
+}
+
+/** The FP32 function the recipe's INT8 model approximates: the passes' model with every layer float. */
+export function floatRecipeModel(r: QuantRecipe): Model {
+  return keepLayersFloat(r.fullModel, r.passes, r.full.layers.map((l) => l.name));
 }
 
 /** The recipe with `float` layers (and the Q/DQ pairs they own) kept in float; everything else as calibrated. */

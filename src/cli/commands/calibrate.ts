@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { calibrate } from '../../stages/calibrate/calibrate.js';
 import { calibrateOptions } from '../../stages/calibrate/options.js';
 import { CALIBRATE_OPTIONS } from '../../config/options/calibrate.js';
-import { methodLabel, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
+import { methodLabel, withoutPass, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
+import { clipGeluPass } from '../../quant/passes/clip-gelu.js';
 import type { FloatReason } from '../../quant/float-tensors.js';
 import { fmt, renderTable } from '../../report/table.js';
 import { subgraphLayersNote } from '../../quant/quantizable.js';
@@ -90,7 +91,8 @@ function summary(r: CalibrateReport): string {
   for (const c of r.clippedActivations) {
     const before = c.minBefore === undefined ? `max ${fmt(c.maxBefore)}` : `[${fmt(c.minBefore)}, ${fmt(c.maxBefore)}]`;
     const after = c.after ? `, quantized as [${fmt(c.after.min)}, ${fmt(c.after.max)}] (${r.selected.method})` : c.after === null ? ', not quantized' : '';
-    lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} ${before} -> capped at ${c.cap}${after}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped`));
+    const left = r.selected.variant === withoutPass(clipGeluPass.name) ? ' (not in the selected model)' : '';
+    lines.push(chalk.dim(`  GELU${c.cap}: ${c.tensor} ${before} -> capped at ${c.cap}${after}, ${fmt(100 * c.fractionAboveCap, 4)} % of values capped${left}`));
   }
   lines.push('', `${chalk.green('✔')} ${chalk.bold(r.selected.model)} uses ${chalk.cyan(r.selected.method)}${r.selected.variant ? ` ${r.selected.variant}` : ''}: ${r.selected.reason}`);
   lines.push(chalk.dim(`  ${(r.fp32.sizeBytes / 1e6).toFixed(2)} MB FP32 -> ${(r.selected.sizeBytes / 1e6).toFixed(2)} MB; ranges in ${r.artifacts.calibration}, comparison in ${r.artifacts.report}`));

@@ -17,7 +17,7 @@
 // per-round residual (largest change of any correction) is recorded.
 import { z } from 'zod';
 import { onnx } from '../../onnx/proto/onnx.js';
-import { cloneModel, type Model } from '../../onnx/model.js';
+import { cloneModel, withInitializers, type Model } from '../../onnx/model.js';
 import { consumerMap, graphOutputs, initializerMap, type Node } from '../../onnx/graph.js';
 import { makeTensor, tensorToArray } from '../../onnx/tensor.js';
 import { channelStatistics, channelStatKey, type ChannelStatRequest } from '../../calib/channel-stats.js';
@@ -186,5 +186,21 @@ export const biasCorrectionPass: QuantPass<BiasCorrectionParams> = {
     const stray = params.corrections.find((c) => !known.has(c.layer));
     if (stray) throw new InputError(`bias-correction: no correctable layer '${stray.layer}' in this model`);
     return { model: shifted(model, shifts), effect: { corrected: params.corrections.map((c) => c.layer) } };
+  },
+  // A float layer's weights are not quantized: its bias goes back to b, to float rounding of (b + shift) - shift.
+  keepFloat(model, params, layers) {
+    const undo = (params.corrections ?? []).filter((c) => layers.has(c.layer));
+    if (undo.length === 0) return model;
+    const shifts = new Map(undo.map((c) => [c.layer, c.shift]));
+    const inits = initializerMap(model.graph!);
+    const replaced = new Map<string, onnx.TensorProto>();
+    for (const c of correctableLayers(model.graph)) {
+      const shift = shifts.get(c.layer.name);
+      const name = c.biasNode.input?.[c.biasIndex];
+      if (!shift || !name) continue;
+      const b = tensorToArray(inits.get(name)!);
+      replaced.set(name, makeTensor(name, 'float32', b.dims, Float32Array.from(b.data as Float32Array, (v, i) => v - shift[i]!)));
+    }
+    return withInitializers(model, replaced);
   },
 };

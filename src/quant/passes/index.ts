@@ -47,6 +47,13 @@ function checked(pass: QuantPass, params: unknown): Record<string, unknown> {
   return parsed.data;
 }
 
+/** The requested passes that come before the first data-driven one in PASSES order: what can run before any data is read. */
+export function beforeFitting(requested: readonly PassSpec[]): PassSpec[] {
+  const order = (s: PassSpec) => PASSES.findIndex((p) => p.name === s.name);
+  const firstFit = Math.min(...requested.filter((s) => PASSES[order(s)]?.fit).map(order));
+  return requested.filter((s) => order(s) < firstFit);
+}
+
 /** One line per requested pass on what it did (passes that always run say nothing). */
 export function describePasses(records: readonly PassRecord[]): { name: string; summary: string }[] {
   return records.flatMap((r) => {
@@ -55,27 +62,68 @@ export function describePasses(records: readonly PassRecord[]): { name: string; 
   });
 }
 
-/** Applies the passes that always run and those `requested`, in PASSES order: a replay, data-driven passes with their fitted parameters. */
-export function applyPasses(model: Model, requested: readonly PassSpec[]): PassesResult {
-  const records: PassRecord[] = [];
+/** The passes' model with `layers` kept in float: what a pass changed to make up for their quantization undone (QuantPass.keepFloat). */
+export function keepLayersFloat(model: Model, records: readonly PassRecord[], layers: readonly string[]): Model {
+  const names = new Set(layers);
   let m = model;
-  for (const [pass, params] of selected(requested)) {
-    const out = pass.apply(m, params);
-    m = out.model;
-    records.push({ name: pass.name, params, effect: out.effect });
+  for (const r of names.size ? records : []) {
+    const pass = PASSES.find((p) => p.name === r.name);
+    if (pass?.keepFloat) m = pass.keepFloat(m, r.params, names);
   }
-  return { model: m, records };
+  return m;
+}
+
+/**
+ * Results of leading passes by the requests that made them, for one input
+ * model and one fit context: calibrate's pass variants (and its data-free
+ * layer check) share the passes they have in common instead of running them
+ * again. Pass results are pure functions of the model, the parameters and the
+ * calibration data, so a shared result is the one a fresh run would give.
+ */
+export class PassCache {
+  private readonly results = new Map<string, PassesResult>();
+  constructor(private readonly model: Model) {}
+
+  /** The result of these steps (each [name, requested params]) on `model`, if computed before. */
+  get(model: Model, steps: readonly string[]): PassesResult | undefined {
+    if (model !== this.model) throw new Error('PassCache: passes requested on another model than the cache was made for');
+    return this.results.get(steps.join('\n'));
+  }
+
+  keep(steps: readonly string[], r: PassesResult): void {
+    this.results.set(steps.join('\n'), r);
+  }
+}
+
+const stepKey = (pass: QuantPass, params: Record<string, unknown>) => JSON.stringify([pass.name, params]);
+
+function extended(done: PassesResult, pass: QuantPass, params: Record<string, unknown>): PassesResult {
+  const out = pass.apply(done.model, params);
+  return { model: out.model, records: [...done.records, { name: pass.name, params, effect: out.effect }] };
+}
+
+/** Applies the passes that always run and those `requested`, in PASSES order: a replay, data-driven passes with their fitted parameters. */
+export function applyPasses(model: Model, requested: readonly PassSpec[], cache?: PassCache): PassesResult {
+  let done: PassesResult = { model, records: [] };
+  const steps: string[] = [];
+  for (const [pass, params] of selected(requested)) {
+    steps.push(stepKey(pass, params));
+    const hit = cache?.get(model, steps);
+    done = hit ?? extended(done, pass, params);
+    if (!hit) cache?.keep(steps, done);
+  }
+  return done;
 }
 
 /** As applyPasses, but a data-driven pass first fits its parameters on `ctx.data`, on the model the earlier passes left. */
-export async function fitPasses(model: Model, requested: readonly PassSpec[], ctx: FitContext): Promise<PassesResult> {
-  const records: PassRecord[] = [];
-  let m = model;
+export async function fitPasses(model: Model, requested: readonly PassSpec[], ctx: FitContext, cache?: PassCache): Promise<PassesResult> {
+  let done: PassesResult = { model, records: [] };
+  const steps: string[] = [];
   for (const [pass, requestedParams] of selected(requested)) {
-    const params = pass.fit ? checked(pass, await pass.fit(m, requestedParams, ctx)) : requestedParams;
-    const out = pass.apply(m, params);
-    m = out.model;
-    records.push({ name: pass.name, params, effect: out.effect });
+    steps.push(stepKey(pass, requestedParams));
+    const hit = cache?.get(model, steps);
+    done = hit ?? extended(done, pass, pass.fit ? checked(pass, await pass.fit(done.model, requestedParams, ctx)) : requestedParams);
+    if (!hit) cache?.keep(steps, done);
   }
-  return { model: m, records };
+  return done;
 }

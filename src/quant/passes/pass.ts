@@ -38,6 +38,14 @@ export interface QuantPass<P extends Record<string, unknown> = Record<string, un
    * refused by `apply`.
    */
   fit?(model: Model, requested: P, data: FitContext): Promise<P>;
+  /**
+   * The model with the pass's change undone for `layers`, which stay float: only
+   * a pass that changes a layer's FP32 function to make up for its quantization
+   * has one (bias correction). Passes that keep the FP32 function (BatchNorm
+   * folding, equalization, SmoothQuant) need none; the GELU cap is a choice for
+   * the whole model, not per layer. Keeps `model`'s node objects: a plan points at them.
+   */
+  keepFloat?(model: Model, params: P, layers: ReadonlySet<string>): Model;
   /** One line on what a run of the pass did, for calibrate's summary; none for passes that always run. */
   describe?(record: { params: P; effect: Record<string, unknown> }): string;
 }

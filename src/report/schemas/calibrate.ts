@@ -67,5 +67,8 @@ export function selectedResult(r: Pick<CalibrateReport, 'methods' | 'selected'>)
   return r.methods.find((m) => m.method === r.selected.method && m.variant === r.selected.variant);
 }
 
+/** The variant of a row scored without one requested pass (--select best). */
+export const withoutPass = (pass: string): string => `without ${pass}`;
+
 /** A row's name: the method, and the passes left out when --select best compared pass variants. */
 export const methodLabel = (m: Pick<MethodResult, 'method' | 'variant'>): string => (m.variant ? `${m.method} (${m.variant})` : m.method);

@@ -14,13 +14,13 @@ import type { CalibMethod } from '../../calib/methods.js';
 import { buildRecipeBytes, calibratedRecipe, fitRecipe, keepTensorsFloat, prepareRecipe, type PreparedRecipe, type QuantRecipe } from '../../quant/recipe.js';
 import type { FloatTensor } from '../../quant/float-tensors.js';
 import { floatReasonOf } from '../../calib/float-reason.js';
-import type { PassSpec } from '../../quant/passes/pass.js';
+import type { PassRecord, PassSpec } from '../../quant/passes/pass.js';
 import { clipGeluPass, clippedActivations } from '../../quant/passes/clip-gelu.js';
 import { foldedBatchNorms } from '../../quant/passes/fold-batchnorm.js';
 import { equalizePass } from '../../quant/passes/equalize.js';
 import { biasCorrectionPass } from '../../quant/passes/bias-correction.js';
 import { smoothQuantPass } from '../../quant/passes/smooth-quant.js';
-import { describePasses, PASSES } from '../../quant/passes/index.js';
+import { beforeFitting, describePasses, PassCache } from '../../quant/passes/index.js';
 import { findSubgraphLayers } from '../../quant/quantizable.js';
 import { OutputScorer } from '../../metrics/output-scorer.js';
 import { CommandScorer, type MetricCommand } from '../../metrics/command-scorer.js';
@@ -31,7 +31,7 @@ import { withOutput } from '../../report/commit.js';
 import { writeModelArtifact } from '../../report/write-model.js';
 import { progressBar } from '../../report/progress.js';
 import { calibrationSchema, type Calibration } from '../../report/schemas/calibration.js';
-import { calibrateReportSchema, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
+import { calibrateReportSchema, withoutPass, type CalibrateReport, type MethodResult } from '../../report/schemas/calibrate.js';
 import { subgraphLayerRecord } from '../../report/schemas/inspect.js';
 import type { PrimaryMetric } from '../../report/schemas/output-figure.js';
 import { assignQParams, type AssignedRange } from './assign.js';
@@ -87,14 +87,14 @@ interface Variant {
   methods: Map<string, Candidate>;
 }
 
-/** The passes --select best compares with and without (the data-free GELU cap is the user's fixed choice). */
-const COMPARED_PASSES = new Set([equalizePass.name, smoothQuantPass.name, biasCorrectionPass.name]);
+/** The passes --select best compares with and without (the GELU cap too: report.html shows each method's accuracy both ways). */
+const COMPARED_PASSES = new Set([equalizePass.name, smoothQuantPass.name, clipGeluPass.name, biasCorrectionPass.name]);
 
 /** Every requested pass; with --select best and eval data, also each compared pass left out in turn. */
 function passVariants(passes: PassSpec[], compare: boolean): { without?: string; passes: PassSpec[] }[] {
   const variants: { without?: string; passes: PassSpec[] }[] = [{ passes }];
   if (!compare) return variants;
-  for (const p of passes.filter((x) => COMPARED_PASSES.has(x.name))) variants.push({ without: `without ${p.name}`, passes: passes.filter((x) => x !== p) });
+  for (const p of passes.filter((x) => COMPARED_PASSES.has(x.name))) variants.push({ without: withoutPass(p.name), passes: passes.filter((x) => x !== p) });
   return variants;
 }
 
@@ -239,7 +239,7 @@ function calibrationRecord(
     perChannel: opts.perChannel,
     activationType: opts.activationType,
     passes: prepared.passes,
-    clipGelu: opts.clipGelu ?? null,
+    clipGelu: capOf(prepared.passes),
     foldedBatchNorms: foldedBatchNorms(prepared.passes),
     layers: prepared.plan.layers.map((l) => ({ name: l.name, opType: l.opType, weight: l.weight, params: l.params })),
     floatTensors: prepared.floatTensors,
@@ -256,6 +256,24 @@ function calibrationRecord(
       };
     }),
   };
+}
+
+/** The GELU cap a recipe's passes applied (none when --select best left it out). */
+function capOf(passes: readonly PassRecord[]): number | null {
+  const r = passes.find((p) => p.name === clipGeluPass.name);
+  return r ? (r.params.cap as number) : null;
+}
+
+/** What the cap did to each GELU output: its range before (raw histogram) and the range `method` quantizes the capped tensor with. */
+function clippedReport(v: Variant, method: string): CalibrateReport['clippedActivations'] {
+  return clippedActivations(v.prepared.passes).map((c) => {
+    const h = v.pass.histograms.get(c.tensor)!;
+    const after = v.methods.get(method)!.ranges.get(c.clipped);
+    return {
+      tensor: c.tensor, cap: c.cap, minBefore: h.min, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap),
+      after: after ? { min: after.min, max: after.max } : null,
+    };
+  });
 }
 
 /** Per-channel QDQ needs opset 13: a model below it must be one the upgrade-opset pass can raise. */
@@ -275,9 +293,11 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   checkOpset(fp32);
   checkOptions(inputs, opts);
   const passes = requestedPasses(opts);
-  const dataDriven = passes.filter((p) => PASSES.find((x) => x.name === p.name)?.fit);
-  // The passes that need no data first: a model without a quantizable layer is refused before any data is read.
-  const prepared0 = prepareRecipe(fp32.model, { passes: passes.filter((p) => !dataDriven.includes(p)), activationType: opts.activationType });
+  // Every variant's passes run once: those they share with each other and with the layer check, once in all.
+  const cache = new PassCache(fp32.model);
+  // The passes before the first data-driven one: a model without a quantizable layer is refused before any data is read.
+  const dataFree = beforeFitting(passes);
+  const prepared0 = prepareRecipe(fp32.model, { passes: dataFree, activationType: opts.activationType, cache });
   checkLayers(fp32, prepared0);
   const ds = loadModelDataset(inputs.data, fp32.model.graph!, inputs.source);
   const evalDs = inputs.eval ? loadModelDataset(inputs.eval, fp32.model.graph!, inputs.source) : undefined;
@@ -286,8 +306,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   const variants: Variant[] = [];
   const comparing = opts.select === 'best' && (evalDs !== undefined || opts.metricCommand !== undefined);
   for (const v of passVariants(passes, comparing)) {
-    const planned = v.passes.length === passes.length && dataDriven.length === 0 ? prepared0
-      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType }, {
+    const planned = v.passes.length === passes.length && dataFree.length === passes.length ? prepared0
+      : await fitRecipe(fp32.model, { passes: v.passes, activationType: opts.activationType, cache }, {
         data: ds, batchSize: opts.batchSize, perChannel: opts.perChannel, progress: progressBar,
       });
     const pass = await collectStatistics(fp32, planned, ds, opts.batchSize);
@@ -298,7 +318,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     ? await compareByCommand(fp32, variants, opts.metricCommand, opts.outDir)
     : evalDs ? await compareMethods(fp32, evalDs, labels, labelsPath, variants, opts.batchSize, opts.output) : undefined;
   const selection = selectMethod(opts.methods, compared?.results ?? [], opts.select, compared?.metric);
-  const { prepared, pass, methods } = variants.find((v) => v.without === selection.variant)!;
+  const chosen = variants.find((v) => v.without === selection.variant)!;
+  const { prepared, pass, methods } = chosen;
   const chosenBytes = buildRecipeBytes(methods.get(selection.method)!.recipe);
   const calibration = calibrationRecord(fp32, opts, ds, selection, prepared, pass.histograms, methods);
 
@@ -322,14 +343,8 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
     methods: compared?.results ?? [],
     selected: { ...selection, model: modelPath, sizeBytes: written.sizeBytes },
     passes: describePasses(prepared.passes),
-    clippedActivations: clippedActivations(prepared.passes).map((c) => {
-      const h = pass.histograms.get(c.tensor)!;
-      const after = methods.get(selection.method)!.ranges.get(c.clipped);
-      return {
-        tensor: c.tensor, cap: c.cap, minBefore: h.min, maxBefore: h.max, fractionAboveCap: fractionAbove(h, c.cap),
-        after: after ? { min: after.min, max: after.max } : null,
-      };
-    }),
+    // When --select best left the cap out, what it did in the recipe with every requested pass.
+    clippedActivations: clippedReport(capOf(prepared.passes) === null ? variants[0]! : chosen, selection.method),
     timings: { totalSeconds: (performance.now() - started) / 1000, forwardSeconds: pass.forwardSeconds, statisticsSeconds: pass.statsSeconds },
     artifacts: { calibration: join(opts.outDir, 'calibration.json'), model: modelPath, report: join(opts.outDir, 'calibrate.json') },
   };

@@ -9,7 +9,7 @@ import { batchFeeds, batchRanges } from '../../data/batches.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { QuantLayer } from '../../quant/quantizable.js';
 import { createSession, ort } from '../../runtime/session.js';
-import type { QuantRecipe } from '../../quant/recipe.js';
+import { floatRecipeModel, type QuantRecipe } from '../../quant/recipe.js';
 import { ChannelNoise, nsrToDb } from './channel-noise.js';
 import { outputNoiseSums, withFp32Copy, type Comparison } from './probe-graph.js';
 import { addShadowLayers } from './shadow.js';
@@ -34,7 +34,8 @@ function outputChannels(l: QuantLayer): number {
 }
 
 export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
-  const { model, fp32Name } = withFp32Copy(qdq, q.model);
+  // FP32 with bias correction's shifts taken out again: the function the quantized layers approximate.
+  const { model, fp32Name } = withFp32Copy(qdq, floatRecipeModel(q));
   const shadows = addShadowLayers(q, model, fp32Name);
   const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
   const shape = (l: QuantLayer) => ({ channels: outputChannels(l), channelsLast: l.opType === 'MatMul' });

@@ -1,5 +1,6 @@
 // FP32 vs INT8 accuracy per calibration method: table and bar chart.
-import { methodLabel, selectedResult, type CalibrateReport } from '../../schemas/calibrate.js';
+import { clipGeluPass } from '../../../quant/passes/clip-gelu.js';
+import { methodLabel, selectedResult, withoutPass, type CalibrateReport, type MethodResult } from '../../schemas/calibrate.js';
 import { fmt } from '../../table.js';
 import { FP32_COLOR } from '../colors.js';
 import { figure, missing, para, swatch, table, type Section } from '../html.js';
@@ -33,8 +34,36 @@ function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metr
       `\`${m.command}\` (${m.runs} runs, ${fmt(m.seconds, 1)} s; FP32's score ${m.fp32Cached ? 'from the cache' : 'measured once'}). ` +
       `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32.')}` +
-      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + passesNote(c) + floatTensorsNote(c),
+      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + passesNote(c) + geluCapNote(c, (r) => r.value ?? null, m.name) + floatTensorsNote(c),
   };
+}
+
+/** The variant --select best scores without the GELU cap. */
+const WITHOUT_CAP = withoutPass(clipGeluPass.name);
+
+/**
+ * What --clip-activation gelu=CAP did: each GELU output's range before the cap
+ * and the range its capped tensor is quantized with; and, when --select best
+ * scored the recipe without the cap too, each method's accuracy both ways.
+ */
+function geluCapNote(c: CalibrateReport, value: (m: MethodResult) => number | null, unit: string): string {
+  const clipped = c.clippedActivations;
+  if (clipped.length === 0) return '';
+  const cap = clipped[0]!.cap;
+  const range = (r: { min: number; max: number } | null | undefined) => (r ? `[${fmt(r.min)}, ${fmt(r.max)}]` : r === null ? 'not quantized' : '');
+  const ranges = table(['GELU output', 'range before the cap', `% above ${cap}`, `quantized range after (${c.selected.method})`],
+    clipped.map((a) => [a.tensor, range(a.minBefore === undefined ? undefined : { min: a.minBefore, max: a.maxBefore }) || `max ${fmt(a.maxBefore)}`,
+      fmt(100 * a.fractionAboveCap, 4), range(a.after)]), 2);
+  const withCap = c.methods.filter((m) => m.variant === undefined);
+  const without = (m: MethodResult) => c.methods.find((x) => x.method === m.method && x.variant === WITHOUT_CAP);
+  const compared = withCap.some((m) => without(m) !== undefined);
+  const accuracy = compared
+    ? table(['method', `with gelu=${cap} ${unit}`, `without ${unit}`],
+      withCap.map((m) => { const w = without(m); return [m.method, fmt(value(m) ?? undefined), fmt(w ? value(w) ?? undefined : undefined)]; }))
+    : para('Run calibrate with --select best and evaluation data to score every method without the cap as well.');
+  const left = c.selected.variant === WITHOUT_CAP ? ` The selected model leaves the cap out (${c.selected.method} scored better without it); the ranges are those of the recipe with it.` : '';
+  return para(`GELU${cap} (--clip-activation gelu=${cap}): ${clipped.length} GELU output${clipped.length === 1 ? '' : 's'} capped at ${cap} before calibration.${left}`) +
+    ranges + accuracy;
 }
 
 /** What each requested recipe pass did (equalization's channel spreads, SmoothQuant's scales, bias correction's rounds). */
@@ -59,7 +88,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     return {
       id: 'methods', title: TITLE,
       body: para(`calibrate ran without --eval, so no method was evaluated; ${c.selected.method} was selected (${c.selected.reason}). ` +
-        'The histograms below still show where each method clips.') + passesNote(c) + floatTensorsNote(c),
+        'The histograms below still show where each method clips.') + passesNote(c) + geluCapNote(c, () => null, '') + floatTensorsNote(c),
     };
   }
   const methodBars = (pick: (m: CalibrateReport['methods'][number]) => number | null): Bar[] =>
@@ -88,6 +117,7 @@ export function methodsSection(c: CalibrateReport | undefined, colors: Map<strin
     body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model evaluated ${on}. ` +
       `Selected: ${c.selected.method}${c.selected.variant ? ` ${c.selected.variant}` : ''}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32. The axis starts where the values do, so small differences stay visible.')}` +
-      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + passesNote(c) + floatTensorsNote(c),
+      `<div>${table(['method', 'top-1 %', 'drop (points)', 'agreement %', 'SQNR dB'], rows)}</div></div>` + passesNote(c) +
+      geluCapNote(c, (m) => (hasTop1 ? m.top1 : hasAgreement ? m.agreement : m.sqnrDb), hasTop1 ? 'top-1 %' : hasAgreement ? 'agreement %' : 'SQNR dB') + floatTensorsNote(c),
   };
 }
