@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileError } from '../util/errors.js';
 import { readInputFile, sha256, sha256File, writeFileAtomic } from '../util/files.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { checkSchemaId, schemaIdOf } from '../util/schema-version.js';
+import { checkSchemaId, schemaIdsOf } from '../util/schema-version.js';
 import {
   qatCheckpointHeaderSchema, type QatCheckpointHeader, type QatEpoch, type QatFingerprint,
 } from './checkpoint-schema.js';
@@ -62,7 +62,7 @@ export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
   } catch {
     throw bad('the header is not JSON');
   }
-  checkSchemaId(path, raw, schemaIdOf(qatCheckpointHeaderSchema), 'not a valid qtool QAT checkpoint');
+  checkSchemaId(path, raw, schemaIdsOf(qatCheckpointHeaderSchema), 'not a valid qtool QAT checkpoint');
   const r = qatCheckpointHeaderSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
