@@ -7,9 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CommandScorer, commandFor, lastNumber, METRIC_CACHE_FILE, type MetricCommand } from '../src/metrics/command-scorer.js';
+import { commandFiles } from '../src/metrics/command-files.js';
 import { InputError } from '../src/util/errors.js';
+import { sha256 } from '../src/util/files.js';
 import { calibrateReportSchema, type CalibrateReport } from '../src/report/schemas/calibrate.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { sensitivityReportSchema } from '../src/report/schemas/sensitivity.js';
@@ -92,6 +94,25 @@ test('CommandScorer: FP32\'s score is cached by model hash and command in the fo
   writeFileSync(join(dir, METRIC_CACHE_FILE), '{not json');
   assert.equal((await CommandScorer.create(fp32, 'fp32', spec(cmd), dir)).fp32Cached, false);
   assert.equal(readFileSync(counter, 'utf8'), 'xxxx');
+});
+
+test('CommandScorer: editing a file the command names (its script, its data) measures FP32 again; unchanged files hit the cache', async () => {
+  const dir = tempDir();
+  const data = join(dir, 'threshold.txt');
+  writeFileSync(data, '1\n');
+  const body = (score: number) => `console.log(${score} * Number((await import('node:fs')).readFileSync(process.argv[3], 'utf8')));`;
+  const cmd = `${script(dir, 'score.mjs', body(7))} ${q(data)}`;
+  const fp32Of = async () => CommandScorer.create(fp32, 'fp32', spec(cmd), dir);
+  assert.deepEqual([(await fp32Of()).fp32, (await fp32Of()).fp32Cached], [7, true], 'scored once, then cached');
+  writeFileSync(join(dir, 'score.mjs'), `const model = process.argv[2];\n${body(8)}\n`);
+  const edited = await fp32Of();
+  assert.deepEqual([edited.fp32, edited.fp32Cached], [8, false], 'the edited script is run: same command text, new score');
+  assert.equal((await fp32Of()).fp32Cached, true);
+  writeFileSync(data, '2\n');
+  assert.deepEqual([(await fp32Of()).fp32, (await fp32Of()).fp32Cached], [16, true], 'a data file it names counts too');
+  // Relative words resolve against the folder the command runs in (qtool's), as the shell resolves them.
+  assert.deepEqual(commandFiles(`node ${relative(process.cwd(), data)} {model} --flag node`, process.cwd()).map((f) => f.sha256), [sha256(readFileSync(data))]);
+  assert.deepEqual(commandFiles(`x '${data}' "${data}" ${data}.missing {model}`, '/').map((f) => f.word), [`'${data}'`, `"${data}"`]);
 });
 
 test('CommandScorer: a failing command is one line with its exit code and the end of its stderr; a silent one says it printed no number', async () => {
