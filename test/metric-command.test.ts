@@ -7,12 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CommandScorer, commandFor, lastNumber, METRIC_CACHE_FILE, type MetricCommand } from '../src/metrics/command-scorer.js';
+import { commandFiles } from '../src/metrics/command-files.js';
 import { InputError } from '../src/util/errors.js';
+import { sha256 } from '../src/util/files.js';
 import { calibrateReportSchema, type CalibrateReport } from '../src/report/schemas/calibrate.js';
 import { partialReportSchema } from '../src/report/schemas/partial.js';
 import { sensitivityReportSchema } from '../src/report/schemas/sensitivity.js';
+import { qatReportSchema } from '../src/report/schemas/qat.js';
+import { reportResultSchema } from '../src/report/schemas/report.js';
 import { expectBadInput, repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { run, writeConfig } from './lib/qtool-run.js';
 
@@ -92,6 +96,25 @@ test('CommandScorer: FP32\'s score is cached by model hash and command in the fo
   writeFileSync(join(dir, METRIC_CACHE_FILE), '{not json');
   assert.equal((await CommandScorer.create(fp32, 'fp32', spec(cmd), dir)).fp32Cached, false);
   assert.equal(readFileSync(counter, 'utf8'), 'xxxx');
+});
+
+test('CommandScorer: editing a file the command names (its script, its data) measures FP32 again; unchanged files hit the cache', async () => {
+  const dir = tempDir();
+  const data = join(dir, 'threshold.txt');
+  writeFileSync(data, '1\n');
+  const body = (score: number) => `console.log(${score} * Number((await import('node:fs')).readFileSync(process.argv[3], 'utf8')));`;
+  const cmd = `${script(dir, 'score.mjs', body(7))} ${q(data)}`;
+  const fp32Of = async () => CommandScorer.create(fp32, 'fp32', spec(cmd), dir);
+  assert.deepEqual([(await fp32Of()).fp32, (await fp32Of()).fp32Cached], [7, true], 'scored once, then cached');
+  writeFileSync(join(dir, 'score.mjs'), `const model = process.argv[2];\n${body(8)}\n`);
+  const edited = await fp32Of();
+  assert.deepEqual([edited.fp32, edited.fp32Cached], [8, false], 'the edited script is run: same command text, new score');
+  assert.equal((await fp32Of()).fp32Cached, true);
+  writeFileSync(data, '2\n');
+  assert.deepEqual([(await fp32Of()).fp32, (await fp32Of()).fp32Cached], [16, true], 'a data file it names counts too');
+  // Relative words resolve against the folder the command runs in (qtool's), as the shell resolves them.
+  assert.deepEqual(commandFiles(`node ${relative(process.cwd(), data)} {model} --flag node`, process.cwd()).map((f) => f.sha256), [sha256(readFileSync(data))]);
+  assert.deepEqual(commandFiles(`x '${data}' "${data}" ${data}.missing {model}`, '/').map((f) => f.word), [`'${data}'`, `"${data}"`]);
 });
 
 test('CommandScorer: a failing command is one line with its exit code and the end of its stderr; a silent one says it printed no number', async () => {
@@ -238,6 +261,43 @@ test('sensitivity keeps its built-in ranking and re-orders only its top K by the
   for (const l of [first, second]) assert.equal(l.metric!.value, l.fallback!.top1, `${l.name}: the command's top-1 is qtool's`);
   assert.equal(s.layers.filter((l) => l.metric).length, 2);
   for (const l of s.layers) assert.equal(l.rank, s.ranking.indexOf(l.name) + 1);
+});
+
+test('report.html shows the user\'s metric in sensitivity (its top K) and QAT (before, after), a lower-is-better one as rises', () => {
+  const out = join(tempDir(), 'out');
+  calibrateJson(out, ['--select', 'max']);
+  const error = ['--metric-command', top1Command(true), '--metric-name', 'digit-error', '--metric-lower-is-better'];
+  const sens = runQtool(['sensitivity', MLP, '--calibration', join(out, 'calibration.json'), '--data', DIGITS('eval_x.npy'), '--labels', DIGITS('eval_y.npy'),
+    ...error, '--metric-top', '2', '--out', out, '--json']);
+  assert.equal(sens.code, 0, sens.stderr);
+  const s = sensitivityReportSchema.parse(JSON.parse(sens.stdout));
+  const qat = runQtool(['qat-finetune', MLP, '--calibration', join(out, 'calibration.json'), '--train', DIGITS('train_x.npy'), '--train-labels', DIGITS('train_y.npy'),
+    ...error, '--epochs', '1', '--max-drop', '100', '--out', out, '--json']);
+  assert.equal(qat.code, 0, qat.stderr);
+  const m = qatReportSchema.parse(JSON.parse(qat.stdout)).metricCommand!;
+  assert.equal(m.drop, m.after - m.fp32, 'lower is better: the drop is the rise');
+
+  const rep = runQtool(['report', out, '--json']);
+  assert.equal(rep.code, 0, rep.stderr);
+  const charts = Object.fromEntries(reportResultSchema.parse(JSON.parse(rep.stdout)).sections.map((x) => [x.id, x.charts]));
+  assert.ok(charts.sensitivity!.includes('sensitivity-metric'), charts.sensitivity!.join());
+  assert.ok(charts.qat!.includes('qat-metric'), charts.qat!.join());
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const section = (id: string) => html.slice(html.indexOf(`id="${id}"`), html.indexOf('</section>', html.indexOf(`id="${id}"`)));
+  const sensHtml = section('sensitivity');
+  assert.match(sensHtml, /digit-error with only it kept in float \(lower is better\): rise from FP32/);
+  assert.match(sensHtml, /<th[^>]*>rise from FP32<\/th>/);
+  // The measured layers in the metric's order, each with its error rate and its rise.
+  for (const name of s.ranking.slice(0, 2)) {
+    const l = s.layers.find((x) => x.name === name)!;
+    assert.ok(sensHtml.includes(`${l.metric!.value.toFixed(2)} (rise ${l.metric!.drop.toFixed(2)})`), `${name} in the chart`);
+  }
+  assert.ok(sensHtml.indexOf(s.ranking[0]!) < sensHtml.indexOf(s.ranking[1]!), 'in the metric\'s order');
+  const qatHtml = section('qat');
+  assert.match(qatHtml, /data-chart="qat-metric"/);
+  assert.ok(qatHtml.includes(`digit-error (lower is better) by the metric command`));
+  assert.ok(qatHtml.includes(`FP32 ${m.fp32.toFixed(2)}, the calibrated INT8 model before QAT ${m.before.toFixed(2)}, the exported model after it ${m.after.toFixed(2)} (a rise of ${m.drop.toFixed(2)} from FP32)`));
+  assert.match(qatHtml, /Budget: a rise of at most 100\.00 — met/);
 });
 
 test('qtool run with a config metric: calibrate decides with it, run.json names it and counts its runs; --config gives it to a stage', () => {

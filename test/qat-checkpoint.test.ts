@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../src/onnx/model.js';
 import { graphInputs } from '../src/onnx/graph.js';
 import { loadDataset } from '../src/data/dataset.js';
@@ -30,7 +31,7 @@ const LR = { adam: 3e-3, sgd: 5e-2 };
 
 const fingerprint: QatFingerprint = {
   model: 'a'.repeat(64), calibration: 'b'.repeat(64), partial: null, train: 'c'.repeat(64), trainLabels: 'd'.repeat(64),
-  eval: null, labels: null, epochs: 2, batchSize: 32, optimizer: 'adam', lr0: LR.adam, learnRanges: true,
+  eval: null, labels: null, preprocess: null, tokenizer: null, maxLength: null, epochs: 2, batchSize: 32, optimizer: 'adam', lr0: LR.adam, learnRanges: true,
 };
 
 function calibrated() {
@@ -146,4 +147,45 @@ test('checkFingerprint names the first difference', () => {
   assert.throws(() => checkFingerprint(p, fingerprint, { ...fingerprint, optimizer: 'sgd' }), /was made with --optimizer adam \(this run: sgd\)/);
   assert.throws(() => checkFingerprint(p, fingerprint, { ...fingerprint, learnRanges: false }), /was made with --learn-ranges/);
   assert.throws(() => checkFingerprint(p, { ...fingerprint, learnRanges: false }, fingerprint), /was made without --learn-ranges/);
+  // How the data is read: the preprocessing and tokenizer files by content, --max-length by value.
+  assert.throws(() => checkFingerprint(p, fingerprint, { ...fingerprint, preprocess: 'f'.repeat(64) }), /was made for another preprocessing \(--preprocess\); run without --resume/);
+  assert.throws(() => checkFingerprint(p, fingerprint, { ...fingerprint, tokenizer: 'f'.repeat(64) }), /was made for another tokenizer \(--tokenizer\)/);
+  assert.throws(() => checkFingerprint(p, { ...fingerprint, maxLength: 32 }, { ...fingerprint, maxLength: 16 }), /was made with --max-length 32 \(this run: 16\)/);
+  assert.throws(() => checkFingerprint(p, fingerprint, { ...fingerprint, maxLength: 16 }), /was made without --max-length \(this run: 16\)/);
+  assert.throws(() => checkFingerprint(p, { ...fingerprint, maxLength: 32 }, fingerprint), /was made with --max-length 32 \(this run: without it\)/);
+});
+
+test('a checkpoint of an earlier version (no preprocessing, tokenizer or --max-length recorded) reads as made without them', () => {
+  const { preprocess: _p, tokenizer: _t, maxLength: _m, ...earlier } = fingerprint;
+  const state: TrainState = { epoch: 1, losses: [1], lrs: [0.1], variables: [], optimizer: [], adamBetaPowers: null };
+  const bytes = encodeCheckpoint({ fingerprint, epochLog: [], state });
+  const nl = bytes.indexOf(0x0a);
+  const header = JSON.parse(bytes.subarray(0, nl).toString('utf8'));
+  const body = Buffer.concat([Buffer.from(JSON.stringify({ ...header, fingerprint: earlier }) + '\n'), bytes.subarray(nl + 1, bytes.length - 32)]);
+  const old = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const read = decodeCheckpoint('qat.checkpoint', old).fingerprint;
+  assert.deepEqual(read, fingerprint);
+  assert.throws(() => checkFingerprint('qat.checkpoint', read, { ...fingerprint, tokenizer: 'f'.repeat(64) }), /another tokenizer/);
+});
+
+test('qat-finetune --resume with another preprocessing file is refused in one line (exit 2); the same file resumes', () => {
+  const cal = join(dir, 'cal', 'calibration.json');
+  if (!existsSync(cal)) calibrated();
+  const images = repoPath('test', 'fixtures', 'images', 'mnist-png');
+  // The PNG digits shrunk to the MLP's 8x8 input, on its 0..16 scale.
+  const spec = (scale: number) => ({ channels: 'gray', resize: [8, 8], scale });
+  const pre = join(dir, 'digits.preprocess.json');
+  writeFileSync(pre, JSON.stringify(spec(16 / 255)));
+  const out = join(dir, 'pre-out');
+  const args = ['qat-finetune', modelPath, '--calibration', cal, '--train', images, '--preprocess', pre, '--distill', '--epochs', '1', '--out', out];
+  const first = runQtool(args);
+  assert.equal(first.code, 0, first.stderr);
+  const same = runQtool([...args, '--resume']);
+  assert.equal(same.code, 0, same.stderr);
+  writeFileSync(pre, JSON.stringify(spec(1 / 255)));
+  const other = runQtool([...args, '--resume']);
+  assert.equal(other.code, 2, other.stderr);
+  const last = other.stderr.trim().split('\n').at(-1)!;
+  assert.match(last, /qat\.checkpoint: was made for another preprocessing \(--preprocess\); run without --resume to start over$/);
+  assert.doesNotMatch(other.stderr, /\n\s+at .*:\d+/, 'no stack trace');
 });

@@ -33,7 +33,7 @@ test('qat-finetune with labels and --eval: exit 0, valid report, parity within 0
   const report = qatReportSchema.parse(JSON.parse(r.stdout));
   const onDisk = qatReportSchema.parse(JSON.parse(readFileSync(join(out, 'qat.json'), 'utf8')));
   assert.equal(onDisk.steps, report.steps);
-  assert.equal(report.schema, 'qtool/qat@1');
+  assert.equal(report.schema, 'qtool/qat@2');
   assert.equal(report.steps, Math.floor(1000 / 32));
   assert.equal(report.loss.length, report.steps);
   assert.equal(report.lr.length, report.steps);
@@ -94,7 +94,7 @@ test('qat-finetune: bad input exits 2 with one line', () => {
   const partial = join(dir, 'partial.json');
   const point = { floatLayers: 0, added: null, accuracy: 90, drop: 1, top1: 90, agreement: 95, sqnrDb: 20, medianBatchMs: 1, sizeBytes: 100 };
   writeFileSync(partial, JSON.stringify(partialReportSchema.parse({
-    schema: 'qtool/partial@1', qtoolVersion: '0', model: { path: 'other.onnx', sha256: '0'.repeat(64) }, command: 'qtool partial', options: {},
+    schema: 'qtool/partial@2', qtoolVersion: '0', model: { path: 'other.onnx', sha256: '0'.repeat(64) }, command: 'qtool partial', options: {},
     calibration: { path: 'c', sha256: 'x' }, sensitivity: { path: 's', sha256: 'y' }, data: { path: 'd', samples: 1 }, labels: null,
     accuracyMetric: 'top1', floatType: 'fp32', budget: { maxDrop: 1, keepFloat: null }, fp32: { accuracy: 91, medianBatchMs: 1, sizeBytes: 100 },
     totalLayers: 3, floatLayers: [], result: point, met: true, message: 'ok', curve: [point], warnings: [], timings: { totalSeconds: 1 },

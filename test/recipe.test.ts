@@ -11,6 +11,7 @@ import { buildRecipeModel, prepareRecipe, withFloatLayers, onlyLayers } from '..
 import { PASSES } from '../src/quant/passes/index.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
+import { QTOOL_VERSION } from '../src/util/version.js';
 
 const MLP = repoPath('samples', 'mlp', 'model.onnx');
 const MOBILENET = repoPath('samples', 'mobilenet', 'model.onnx');
@@ -75,6 +76,13 @@ test('a calibration.json whose recorded pass effect no longer holds is refused; 
   edited.passes[2].effect.folded = ['/net/BatchNormalization'];
   writeFileSync(path, JSON.stringify(edited));
   assert.throws(() => loadCalibratedModel(fp32, path), /another effect of the 'fold-batchnorm' pass .*re-run qtool calibrate/);
+
+  // A pass from a later qtool: named, with the way out.
+  const later = structuredClone(raw);
+  later.passes.push({ name: 'sparsify', params: {}, effect: {} });
+  writeFileSync(path, JSON.stringify(later));
+  assert.throws(() => loadCalibratedModel(fp32, path), (e: Error & { exitCode?: number }) => e.exitCode === 2
+    && e.message === `${path}: records the 'sparsify' pass, which qtool ${QTOOL_VERSION} does not know: upgrade qtool to read it`);
 
   const legacy = structuredClone(raw);
   delete legacy.passes;

@@ -230,7 +230,7 @@ test('report: bad input exits 2 with one line naming the folder or file, nothing
   copyFileSync(join(dir, 'calibrate.json'), join(broken, 'calibrate.json'));
   writeFileSync(join(broken, 'sensitivity.json'), readFileSync(join(dir, 'sensitivity.json'), 'utf8').slice(0, 200));
   expectBadInput('report', [broken], /sensitivity\.json: not valid JSON/);
-  writeFileSync(join(broken, 'sensitivity.json'), JSON.stringify({ schema: 'qtool/sensitivity@1' }));
+  writeFileSync(join(broken, 'sensitivity.json'), JSON.stringify({ schema: 'qtool/sensitivity@2' }));
   expectBadInput('report', [broken], /sensitivity\.json: not a valid report/);
   assert.ok(!existsSync(join(broken, 'report.html')));
 });

@@ -1,14 +1,16 @@
 // The user's own metric as a ModelScorer: each candidate is written to a
 // temporary .onnx file, the user's command runs in a shell with `{model}`
 // replaced by that path, and the last number it prints on stdout is the
-// score. FP32's score is computed once per model and command and cached in a
-// file (the stage's output folder), so a pipeline pays for it once.
+// score. FP32's score is computed once per model, command and contents of the
+// files the command names, and cached in a file (the stage's output folder),
+// so a pipeline pays for it once.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { sha256, writeFileAtomic } from '../util/files.js';
+import { commandFiles, type CommandFile } from './command-files.js';
 import { dropOf, type CandidateScore, type Metric, type ModelScorer } from './metric.js';
 
 /** What the user asked for: the command, what its number is called, and which way is better. */
@@ -74,7 +76,10 @@ interface Finished {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** Runs `command` in a shell, in its own process group, killed as a group after `timeoutSeconds`. */
+/**
+ * Runs `command` in a shell, in its own process group, killed as a group after `timeoutSeconds`;
+ * in qtool's working directory (what commandFiles resolves against).
+ */
 function runShell(command: string, timeoutSeconds: number): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, { shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,6 +120,8 @@ function runShell(command: string, timeoutSeconds: number): Promise<Finished> {
 interface CacheEntry {
   modelSha256: string;
   command: string;
+  /** The files the command names, by content (entries of earlier versions lack them, and miss). */
+  files?: CommandFile[];
   value: number;
   seconds: number;
 }
@@ -129,7 +136,6 @@ function readCache(path: string): Record<string, CacheEntry> {
   }
 }
 
-/** One run on `bytes`: its number, or an InputError naming the command's failure. */
 /** One folder per process for the candidates, removed when qtool exits. */
 let workDir: string | undefined;
 let candidates = 0;
@@ -143,6 +149,7 @@ function candidatePath(): string {
   return join(workDir, `candidate-${++candidates}.onnx`);
 }
 
+/** One run on `bytes`: its number, or an InputError naming the command's failure. */
 async function runOnce(spec: MetricCommand, bytes: Uint8Array, label: string): Promise<{ value: number; seconds: number }> {
   const path = candidatePath();
   writeFileSync(path, bytes);
@@ -182,8 +189,9 @@ export class CommandScorer implements ModelScorer {
   }
 
   /**
-   * FP32's score: from `cacheDir`'s cache when this model and command were
-   * scored before, else one run of the command (then cached).
+   * FP32's score: from `cacheDir`'s cache when this model and command, with
+   * the files it names as they are now, were scored before, else one run of
+   * the command (then cached).
    */
   static async create(fp32: Uint8Array, label: string, spec: MetricCommand, cacheDir: string): Promise<CommandScorer> {
     if (!spec.command.includes('{model}')) {
@@ -192,7 +200,8 @@ export class CommandScorer implements ModelScorer {
     if (!(spec.timeoutSeconds > 0)) throw new InputError(`--metric-timeout takes seconds > 0, got ${spec.timeoutSeconds}`);
     const modelSha256 = sha256(fp32);
     const cachePath = join(cacheDir, METRIC_CACHE_FILE);
-    const key = sha256(new TextEncoder().encode(`${modelSha256}\n${spec.command}`));
+    const files = commandFiles(spec.command, process.cwd());
+    const key = sha256(new TextEncoder().encode(JSON.stringify([modelSha256, spec.command, files])));
     const cache = readCache(cachePath);
     const hit = cache[key];
     if (hit && hit.modelSha256 === modelSha256 && hit.command === spec.command && Number.isFinite(hit.value)) {
@@ -202,7 +211,7 @@ export class CommandScorer implements ModelScorer {
     const scorer = new CommandScorer(spec, value, false);
     scorer.runs = 1;
     scorer.seconds = seconds;
-    writeFileAtomic(cachePath, JSON.stringify({ ...readCache(cachePath), [key]: { modelSha256, command: spec.command, value, seconds } }, null, 1) + '\n');
+    writeFileAtomic(cachePath, JSON.stringify({ ...readCache(cachePath), [key]: { modelSha256, command: spec.command, files, value, seconds } }, null, 1) + '\n');
     return scorer;
   }
 

@@ -31,6 +31,13 @@ export const qatFingerprintSchema = z.object({
   /** The per-epoch accuracies in the checkpoint were measured on this data. */
   eval: sha256.nullable(),
   labels: sha256.nullable(),
+  /**
+   * How the data was read: an image folder's preprocessing (the file's bytes, or an inline spec's JSON), a text
+   * file's tokenizer file and --max-length; null when not given (and in checkpoints of earlier versions).
+   */
+  preprocess: sha256.nullable().default(null),
+  tokenizer: sha256.nullable().default(null),
+  maxLength: z.number().int().positive().nullable().default(null),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
   optimizer: z.enum(OPTIMIZERS),

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileError } from '../util/errors.js';
 import { readInputFile, sha256, sha256File, writeFileAtomic } from '../util/files.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { checkSchemaId, schemaIdOf } from '../util/schema-version.js';
+import { checkSchemaId, schemaIdsOf } from '../util/schema-version.js';
 import {
   qatCheckpointHeaderSchema, type QatCheckpointHeader, type QatEpoch, type QatFingerprint,
 } from './checkpoint-schema.js';
@@ -62,7 +62,7 @@ export function decodeCheckpoint(path: string, bytes: Buffer): Checkpoint {
   } catch {
     throw bad('the header is not JSON');
   }
-  checkSchemaId(path, raw, schemaIdOf(qatCheckpointHeaderSchema), 'not a valid qtool QAT checkpoint');
+  checkSchemaId(path, raw, schemaIdsOf(qatCheckpointHeaderSchema), 'not a valid qtool QAT checkpoint');
   const r = qatCheckpointHeaderSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -115,6 +115,8 @@ const INPUTS: Partial<Record<keyof QatFingerprint, string>> = {
   trainLabels: 'other training labels (--train-labels / --distill)',
   eval: 'other evaluation data (--eval)',
   labels: 'other evaluation labels (--labels)',
+  preprocess: 'another preprocessing (--preprocess)',
+  tokenizer: 'another tokenizer (--tokenizer)',
 };
 const OPTIONS: Partial<Record<keyof QatFingerprint, string>> = {
   epochs: '--epochs',
@@ -122,6 +124,7 @@ const OPTIONS: Partial<Record<keyof QatFingerprint, string>> = {
   optimizer: '--optimizer',
   lr0: 'a starting learning rate (--base-lr / --lr) of',
   learnRanges: '--learn-ranges',
+  maxLength: '--max-length',
 };
 
 /** Refuses a checkpoint made for other inputs or options than this run's, naming the first difference. */
@@ -134,7 +137,8 @@ export function checkFingerprint(path: string, saved: QatFingerprint, current: Q
     const flag = OPTIONS[key] ?? key;
     const detail = input ? `for ${input}`
       : typeof a === 'boolean' ? `${a ? 'with' : 'without'} ${flag}`
-        : `with ${flag} ${a} (this run: ${b})`;
+        : a === null ? `without ${flag} (this run: ${b})`
+          : `with ${flag} ${a} (this run: ${b ?? 'without it'})`;
     throw fileError(path, `was made ${detail}; run without --resume to start over`);
   }
 }
@@ -147,6 +151,8 @@ export interface FingerprintParts {
   /** The float layers from --partial (null without it). */
   floatLayers: string[] | null;
   files: { train: string; trainLabels?: string; eval?: string; labels?: string };
+  /** How the data is read: --preprocess (a file, or the config's inline spec), --tokenizer, --max-length. */
+  source: { preprocess?: string | object; tokenizer?: string; maxLength?: number };
   options: Pick<QatFingerprint, 'epochs' | 'batchSize' | 'optimizer' | 'lr0' | 'learnRanges'>;
 }
 
@@ -158,6 +164,9 @@ export function qatFingerprint(p: FingerprintParts): QatFingerprint {
     calibration: decisions(p.recipe),
     partial: p.floatLayers ? decisions(p.floatLayers) : null,
     train: sha256File(p.files.train), trainLabels: hashOf(p.files.trainLabels), eval: hashOf(p.files.eval), labels: hashOf(p.files.labels),
+    preprocess: typeof p.source.preprocess === 'object' ? decisions(p.source.preprocess) : hashOf(p.source.preprocess),
+    tokenizer: hashOf(p.source.tokenizer),
+    maxLength: p.source.maxLength ?? null,
     ...p.options,
   };
 }

@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { encodeModel, type Model } from '../onnx/model.js';
 import { fileError } from '../util/errors.js';
 import { QTOOL_VERSION } from '../util/version.js';
-import { applyPasses, fitPasses, keepLayersFloat, type PassCache } from './passes/index.js';
+import { PASSES, applyPasses, fitPasses, keepLayersFloat, type PassCache } from './passes/index.js';
 import type { FitContext, PassRecord, PassSpec } from './passes/pass.js';
 import { clipGeluPass } from './passes/clip-gelu.js';
 import { planQuantization, type QuantPlan } from './plan.js';
@@ -132,6 +132,9 @@ const changedNothing = (effect: Record<string, unknown>): boolean => Object.valu
  */
 export function loadRecipe(fp32: Model, record: RecipeRecord, path: string): QuantRecipe {
   const recorded = recordedPasses(record);
+  // calibration.json's format stays: a pass added later is a new name in its list, which this qtool cannot replay.
+  const unknown = recorded.find((r) => !PASSES.some((p) => p.name === r.name));
+  if (unknown) throw fileError(path, `records the '${unknown.name}' pass, which qtool ${QTOOL_VERSION} does not know: upgrade qtool to read it`);
   const planned = prepareRecipe(fp32, { passes: recorded.map(({ name, params }) => ({ name, params })), activationType: record.activationType });
   for (const [i, p] of planned.passes.entries()) {
     const r = recorded.find((x) => x.name === p.name);

@@ -4,7 +4,7 @@
 // read back checked against its folder's manifest.
 import { z } from 'zod';
 import { fileError } from '../util/errors.js';
-import { checkSchemaId, schemaIdOf } from '../util/schema-version.js';
+import { checkSchemaId, schemaIdsOf } from '../util/schema-version.js';
 import { readArtifact, writeArtifact } from './commit.js';
 
 import { QTOOL_VERSION } from '../util/version.js';
@@ -60,7 +60,7 @@ export function readReport<S extends z.ZodType>(path: string, schema: S, modelSh
     } catch (e) {
       throw fileError(path, `not valid JSON (${(e as Error).message})`);
     }
-    checkSchemaId(path, raw, schemaIdOf(schema));
+    checkSchemaId(path, raw, schemaIdsOf(schema));
     const r = schema.safeParse(raw);
     if (!r.success) {
       const issue = r.error.issues[0];

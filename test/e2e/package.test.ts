@@ -227,20 +227,20 @@ test('a report written by a newer qtool (a newer schema major) is refused in one
   assert.equal(made.code, 0, made.stderr);
   const file = join(out, 'calibrate.json');
   const current = JSON.parse(readFileSync(file, 'utf8')) as { schema: string; qtoolVersion: string };
-  assert.equal(current.schema, 'qtool/calibrate@1');
-  writeFileSync(file, JSON.stringify({ ...current, schema: 'qtool/calibrate@2', qtoolVersion: '9.0.0', renamedField: true }));
+  assert.equal(current.schema, 'qtool/calibrate@2');
+  writeFileSync(file, JSON.stringify({ ...current, schema: 'qtool/calibrate@3', qtoolVersion: '9.0.0', renamedField: true }));
 
   assert.throws(() => readReport(file, calibrateReportSchema), (e: Error & { exitCode?: number }) => e.exitCode === 2
-    && e.message === `${file}: is qtool/calibrate@2, written by qtool 9.0.0; qtool ${pkg.version} reads qtool/calibrate@1 and older: upgrade qtool to read it`);
+    && e.message === `${file}: is qtool/calibrate@3, written by qtool 9.0.0; qtool ${pkg.version} reads qtool/calibrate@2 and older: upgrade qtool to read it`);
 
   const r = runQtool(['report', out]);
   assert.equal(r.code, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /calibrate\.json: is qtool\/calibrate@2, written by qtool 9\.0\.0; qtool \d+\.\d+\.\d+ reads qtool\/calibrate@1/);
+  assert.match(r.stderr, /calibrate\.json: is qtool\/calibrate@3, written by qtool 9\.0\.0; qtool \d+\.\d+\.\d+ reads qtool\/calibrate@2/);
 
   // Another kind of report where one is expected is named as such too.
-  writeFileSync(file, JSON.stringify({ ...current, schema: 'qtool/partial@1' }));
+  writeFileSync(file, JSON.stringify({ ...current, schema: 'qtool/partial@2' }));
   const other = runQtool(['report', out]);
   assert.equal(other.code, 2);
-  assert.match(other.stderr, /calibrate\.json: not a valid report: schema: qtool\/partial@1, expected qtool\/calibrate@1/);
+  assert.match(other.stderr, /calibrate\.json: not a valid report: schema: qtool\/partial@2, expected qtool\/calibrate@2/);
 });

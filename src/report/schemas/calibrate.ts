@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaField } from '../../util/schema-version.js';
 import { reportHeader } from '../io.js';
 import { floatTensorSchema } from './calibration.js';
 import { subgraphLayerSchema } from './inspect.js';
@@ -26,7 +27,7 @@ export type MethodResult = z.infer<typeof methodResultSchema>;
 
 /** calibrate.json: the comparison of methods and what was written. */
 export const calibrateReportSchema = z.object({
-  schema: z.literal('qtool/calibrate@1'),
+  schema: schemaField('calibrate', 2, 1),
   ...reportHeader,
   data: z.object({ path: z.string(), samples: positiveCount }),
   eval: z.object({ path: z.string(), samples: positiveCount, labels: z.string().nullable() }).nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaField } from '../../util/schema-version.js';
 import { FLOAT_TYPES } from '../../config/options/partial.js';
 import { reportHeader } from '../io.js';
 import { outputFigureSchema } from './output-figure.js';
@@ -28,7 +29,7 @@ export type PartialPoint = z.infer<typeof point>;
 
 /** partial.json: the layers kept in float, and what each step bought and cost. */
 export const partialReportSchema = z.object({
-  schema: z.literal('qtool/partial@1'),
+  schema: schemaField('partial', 2, 1),
   ...reportHeader,
   calibration: z.object({ path: z.string(), sha256: z.string() }),
   sensitivity: z.object({ path: z.string(), sha256: z.string() }),

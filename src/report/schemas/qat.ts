@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaField } from '../../util/schema-version.js';
 import { OPTIMIZERS } from '../../config/options/qat.js';
 import { reportHeader } from '../io.js';
 import { count, maxDropPoints, percent, points, positiveCount, seconds } from './values.js';
@@ -17,7 +18,7 @@ const accuracyOn = z.object({
 
 /** qat.json: a QAT fine-tune, its curves, and the parity of the exported INT8 model with the trained fake-quant model. */
 export const qatReportSchema = z.object({
-  schema: z.literal('qtool/qat@1'),
+  schema: schemaField('qat', 2, 1),
   ...reportHeader,
   calibration: z.object({ path: z.string(), method: z.string(), perChannel: z.boolean() }),
   partial: z.object({ path: z.string() }).nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaField } from '../../util/schema-version.js';
 import { reportHeader } from '../io.js';
 import { count, maxDropPoints, points, positiveCount, sha256 } from './values.js';
 import { metricCommandSchema, metricValue } from './metric-command.js';
@@ -33,7 +34,7 @@ export type RunStage = z.infer<typeof runStageSchema>;
 
 /** run.json: what `qtool run` did, why, and the model it ended with. */
 export const runReportSchema = z.object({
-  schema: z.literal('qtool/run@1'),
+  schema: schemaField('run', 2, 1),
   ...reportHeader,
   config: z.object({ path: z.string(), sha256 }),
   budget: z.object({ maxDrop: maxDropPoints, maxFloatLayers: count.nullable() }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaField } from '../../util/schema-version.js';
 import { METRICS, MODES } from '../../config/options/sensitivity.js';
 import { GROUP_BY } from '../../quant/layer-groups.js';
 import { reportHeader } from '../io.js';
@@ -58,7 +59,7 @@ export type SensitivityLayer = z.infer<typeof sensitivityLayerSchema>;
 
 /** sensitivity.json: every quantizable layer with its scores and rank. */
 export const sensitivityReportSchema = z.object({
-  schema: z.literal('qtool/sensitivity@1'),
+  schema: schemaField('sensitivity', 2, 1),
   ...reportHeader,
   calibration: z.object({
     path: z.string(), sha256: z.string(), method: z.string(),

@@ -327,7 +327,7 @@ async function calibrateInto(inputs: CalibrateInputs, opts: CalibrateOptions): P
   // Staged, like every artifact (the three files are committed together): its size, with a side file, goes into the report.
   const written = writeModelArtifact(modelPath, chosenBytes);
   const report: CalibrateReport = {
-    schema: 'qtool/calibrate@1',
+    schema: 'qtool/calibrate@2',
     ...reportHeaderFor(fp32, calibration.options),
     data: { path: ds.path, samples: ds.count },
     eval: evalDs ? { path: evalDs.path, samples: evalDs.count, labels: labelsPath ?? null } : null,

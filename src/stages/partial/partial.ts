@@ -185,7 +185,7 @@ async function partialInto(inputs: PartialInputs, opts: PartialOptions): Promise
   const modelPath = join(opts.outDir, 'model.partial.onnx');
   const reportPath = join(opts.outDir, 'partial.json');
   const report: PartialReport = {
-    schema: 'qtool/partial@1',
+    schema: 'qtool/partial@2',
     ...reportHeaderFor(fp32, {
       maxDrop: opts.maxDrop ?? null, keepFloat: opts.keepFloat ?? null, floatType: opts.floatType, ...(opts.output ? { output: opts.output } : {}),
       maxSamples: opts.maxSamples ?? null, batchSize: opts.batchSize, ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),

@@ -116,6 +116,7 @@ function fingerprintOf(inputs: QatInputs, opts: QatOptions, s: QatSetup): QatFin
     recipe: calibrationDecisions(cal),
     floatLayers: inputs.partial ? s.recipe.floatLayers : null,
     files: { train: s.trainDs.path, trainLabels: inputs.trainLabels, eval: inputs.eval, labels: inputs.labels },
+    source: { preprocess: inputs.source?.preprocess, tokenizer: inputs.source?.tokenizer, maxLength: inputs.source?.maxLength },
     options: { epochs: opts.epochs, batchSize: opts.batchSize, optimizer: opts.optimizer, lr0: startingLr(opts), learnRanges: opts.learnRanges },
   });
 }

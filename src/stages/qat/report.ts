@@ -57,7 +57,7 @@ export function qatReport(f: QatFacts): QatReport {
   const c = curves(res);
   const cal = s.calibration;
   return {
-    schema: 'qtool/qat@1',
+    schema: 'qtool/qat@2',
     ...reportHeaderFor(s.fp32, {
       epochs: opts.epochs, baseLr: opts.baseLr ?? null, lr: opts.lr ?? null, optimizer: opts.optimizer, batchSize: opts.batchSize,
       learnRanges: opts.learnRanges, distill: !s.trainY, ...(opts.metricCommand ? { metricCommand: opts.metricCommand } : {}),

@@ -151,7 +151,7 @@ async function runStages(
       ? `${best.name}'s model is within the budget: drop ${best.drop.toFixed(2)} <= ${budget.maxDrop} ${budget.unit}`
       : `budget not met: the best model (${best.name}) drops ${best.drop.toFixed(2)} ${budget.unit} (> ${budget.maxDrop})`;
   const report: RunReport = {
-    schema: 'qtool/run@1',
+    schema: 'qtool/run@2',
     ...reportHeaderFor({ path: c.model, sha256: modelSha256 }, { config: c, outDir: out }),
     config: { path: configPath, sha256: configSha },
     budget: { maxDrop: budget.maxDrop, maxFloatLayers: budget.maxFloatLayers ?? null },

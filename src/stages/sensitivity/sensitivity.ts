@@ -181,7 +181,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
   const medianVariant = seconds.length ? median(seconds) : null;
   const reportPath = join(opts.outDir, 'sensitivity.json');
   const report: SensitivityReport = {
-    schema: 'qtool/sensitivity@1',
+    schema: 'qtool/sensitivity@2',
     ...reportHeaderFor(fp32, {
       modes: opts.modes, metric, ...(opts.output ? { output: opts.output } : {}), maxSamples: opts.maxSamples ?? null,
       proxySamples: opts.proxySamples ?? DEFAULT_PROXY_SAMPLES, batchSize: opts.batchSize,

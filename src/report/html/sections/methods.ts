@@ -5,6 +5,7 @@ import { fmt } from '../../table.js';
 import { FP32_COLOR } from '../colors.js';
 import { figure, missing, para, swatch, table, type Section } from '../html.js';
 import { barChart, type Bar } from '../svg.js';
+import { changeWord, commandCost, directionNote } from '../user-metric.js';
 
 const TITLE = 'Calibration methods: FP32 vs INT8';
 
@@ -19,7 +20,7 @@ function floatTensorsNote(c: CalibrateReport): string {
 /** The methods as the user's metric command scored them: the chart and table under the metric's name. */
 function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metricCommand']>, color: (method: string) => string): Section {
   const chart = barChart({
-    name: 'methods-accuracy', title: `${m.name} per calibration method (${m.higherIsBetter ? 'higher' : 'lower'} is better)`, yLabel: m.name, zoom: true,
+    name: 'methods-accuracy', title: `${m.name} per calibration method ${directionNote(m)}`, yLabel: m.name, zoom: true,
     bars: [{ label: 'FP32', value: m.fp32, color: FP32_COLOR },
       ...c.methods.filter((r) => r.value !== undefined).map((r) => ({ label: methodLabel(r), value: r.value!, color: color(r.method) }))],
     references: [{ value: m.fp32, label: `FP32 ${fmt(m.fp32)}`, color: FP32_COLOR }],
@@ -30,11 +31,10 @@ function commandMethods(c: CalibrateReport, m: NonNullable<CalibrateReport['metr
   rows.unshift([swatch(FP32_COLOR, 'FP32'), fmt(m.fp32), '']);
   return {
     id: 'methods', title: TITLE,
-    body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model scored by the metric command ` +
-      `\`${m.command}\` (${m.runs} runs, ${fmt(m.seconds, 1)} s; FP32's score ${m.fp32Cached ? 'from the cache' : 'measured once'}). ` +
+    body: para(`${c.model.path} calibrated on ${c.data.path} (${c.data.samples} samples); every method's INT8 model scored by ${commandCost(m)}. ` +
       `Selected: ${c.selected.method}, ${c.selected.reason}.`) +
       `<div class="row">${figure(chart, 'Bars are labelled with their values; the dashed line is FP32.')}` +
-      `<div>${table(['method', m.name, 'drop'], rows)}</div></div>` + passesNote(c) + geluCapNote(c, (r) => r.value ?? null, m.name) + floatTensorsNote(c),
+      `<div>${table(['method', m.name, changeWord(m)], rows)}</div></div>` + passesNote(c) + geluCapNote(c, (r) => r.value ?? null, m.name) + floatTensorsNote(c),
   };
 }
 

@@ -4,6 +4,7 @@ import { fmt } from '../../table.js';
 import { ACCENT, FP32_COLOR, INT8_COLOR } from '../colors.js';
 import { figure, megabytes, missing, para, table, type Section } from '../html.js';
 import { lineChart, type Reference } from '../svg.js';
+import { changeWord, commandCost } from '../user-metric.js';
 
 const TITLE = 'Partial quantization: layers in float';
 
@@ -40,10 +41,10 @@ export function partialSection(p: PartialReport | undefined): Section {
     id: 'partial', title: TITLE,
     body: para(`${p.message}. Most sensitive layer first, one per step, each step measured on ${p.data.path} (${p.data.samples} samples); ` +
       `float layers in ${p.floatType}; ` + (command
-        ? `scored by the metric command \`${command.command}\` (${command.runs} runs, ${fmt(command.seconds, 1)} s; FP32's score ${command.fp32Cached ? 'from the cache' : 'measured once'}).`
+        ? `scored by ${commandCost(command)}.`
         : `latency is the median onnxruntime session.run time over ${batch}, measured by qtool partial.`)) +
       `<div class="grid">${figure(accuracy)}${latency}</div>` +
-      table(['float layers', 'layer added', `${metric}${pct}`, command ? 'drop' : 'drop (points)', 'SQNR dB', 'ms / batch', 'size'], rows, 2) +
+      table(['float layers', 'layer added', `${metric}${pct}`, command ? changeWord(command) : 'drop (points)', 'SQNR dB', 'ms / batch', 'size'], rows, 2) +
       p.warnings.map((w) => para(`warning: ${w}`)).join(''),
   };
 }
