@@ -57,7 +57,6 @@ try {
     fp32ForwardSeconds: forward, fp32Accuracy: p.fp32.accuracy, fp32MedianBatchMs: p.fp32.medianBatchMs,
     partialSeconds: p.timings.totalSeconds, partialOverFp32Forward: p.timings.totalSeconds / forward,
     partialPerStepOverFp32Forward: p.timings.totalSeconds / p.curve.length / forward,
-    proxySeconds: s.timings.proxySeconds, proxyOverFp32Forward: s.timings.proxySeconds / forward,
     curve: p.curve.map((c) => ({ floatLayers: c.floatLayers, added: c.added, accuracy: c.accuracy, drop: c.drop, medianBatchMs: c.medianBatchMs, sizeBytes: c.sizeBytes })),
     runs,
   };
@@ -69,7 +68,6 @@ try {
   console.log(renderTable(['BERT-base partial', 'value'], [
     ['units (sensitivity, proxy only)', `${results.units} (--group-by ${groupBy})`],
     ['FP32 forward pass (sensitivity\'s, same rows)', `${f(forward, 1)} s`],
-    ['proxy', `${f(s.timings.proxySeconds, 1)} s = ${f(results.proxyOverFp32Forward)}x forward`],
     ['partial total', `${f(p.timings.totalSeconds, 1)} s = ${f(results.partialOverFp32Forward)}x forward, ${results.steps} steps (${f(results.partialPerStepOverFp32Forward)}x a step)`],
     ['budget', `${p.met ? 'met' : 'not met'}: ${p.message}`],
     ['peak RSS: calibrate / sensitivity / partial', Object.values(runs).map((r) => `${r.maxRssMB.toFixed(0)} MB`).join(' / ')],
