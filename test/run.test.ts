@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterCalibrate, afterPartial, pickFinal } from '../src/stages/run/decide.js';
+import { afterCalibrate, afterPartial, pickFinal, unitsWithin } from '../src/stages/run/decide.js';
 import { expectBadInput, repoPath, tempDir } from './lib/helpers.js';
 import { checkFinal, run, statuses, writeConfig } from './lib/qtool-run.js';
 
@@ -27,6 +27,15 @@ test('decide: PTQ within the budget stops; partial over the budget or the float-
   const short = afterPartial({ drop: 2, floatLayers: 5 }, { maxDrop: 0.5 });
   assert.equal(short.startFloatLayers, 5);
   assert.match(short.qat!, /still drops 2\.00 points/);
+});
+
+test('decide: partial.maxFloatLayers counts layers; the capped start keeps the whole units that fit', () => {
+  assert.deepEqual(unitsWithin([1, 1, 1], 2), { units: 2, layers: 2 }, 'per layer: units are layers');
+  // Groups of 6, 6 and 1 layers under a cap of 10: the first group only, not 10 groups nor the third.
+  assert.deepEqual(unitsWithin([6, 6, 1], 10), { units: 1, layers: 6 });
+  assert.deepEqual(unitsWithin([6, 6, 1], 12), { units: 2, layers: 12 });
+  assert.deepEqual(unitsWithin([6, 1], 5), { units: 0, layers: 0 }, 'a first group larger than the cap: QAT starts fully quantized');
+  assert.deepEqual(unitsWithin([2, 2], 100), { units: 2, layers: 4 });
 });
 
 test('decide: the final model is the earliest within the budget, else the lowest drop', () => {

@@ -11,6 +11,7 @@ import { readNpy } from '../src/data/npy.js';
 import { sensitivityReportSchema, type SensitivityReport } from '../src/report/schemas/sensitivity.js';
 import { buildRecipeModel, layerTensors, onlyLayers, withFloatLayers } from '../src/quant/recipe.js';
 import { loadCalibratedModel } from '../src/stages/load-recipe.js';
+import { proxyGraph } from '../src/stages/sensitivity/proxy.js';
 import { repoPath, runQtool, tempDir, expectBadInput } from './lib/helpers.js';
 import { OUTLIER, setupOutlierCase, type OutlierCase } from './lib/outlier.js';
 
@@ -117,9 +118,30 @@ test('fallback and quantize both rank the rescaled pair first, and so does the p
   for (const l of r.layers) {
     if (pair.includes(l.name)) assert.ok(l.proxy.localSqnrDb! < 15, `${l.name} own SQNR ${l.proxy.localSqnrDb}`);
     else assert.ok(l.proxy.localSqnrDb! > 25, `${l.name} own SQNR ${l.proxy.localSqnrDb}`);
-    assert.ok(l.proxy.outputSqnrDb !== null);
+    assert.equal(l.proxy.outputSqnrDb, undefined, 'no FP32 copy runs: the output SQNR against FP32 is not written');
   }
   assert.ok(r.timings.proxySeconds > 0 && r.timings.fp32PassSeconds > 0 && r.timings.medianVariantSeconds! > 0);
+});
+
+test('the proxy graph: the quantized model, float weights of its layers, shadows and probes, last probe first', () => {
+  const { recipe } = loadCalibratedModel(loadModel(MLP), mlpCalibration);
+  const qdq = buildRecipeModel(recipe);
+  const before = { nodes: qdq.graph!.node!.length, inits: qdq.graph!.initializer!.length };
+  const { model, sums } = proxyGraph(recipe, qdq);
+  const g = model.graph!;
+  const layers = recipe.plan.layers;
+  assert.deepEqual({ nodes: qdq.graph!.node!.length, inits: qdq.graph!.initializer!.length }, before, 'the caller\'s model is left alone');
+  // No FP32 copy: only the layers' weights and biases are added, in float.
+  const params = layers.flatMap((l) => (l.bias ? [l.weight, l.bias] : [l.weight]));
+  const added = g.initializer!.filter((t) => t.name!.startsWith('qtool_float/'));
+  assert.deepEqual(added.map((t) => t.name).sort(), params.map((p) => `qtool_float/${p}`).sort());
+  assert.ok(added.every((t) => t.data_type === 1));
+  assert.equal(g.node!.filter((n) => n.name!.endsWith('__qtool_shadow')).length, layers.length);
+  assert.deepEqual(g.output!.map((o) => o.name), sums.flatMap((s) => [s.signal, s.noise]));
+  // ORT walks back from the last node nothing reads first: the first layer's probe must come last.
+  const at = (name: string) => g.node!.findIndex((n) => n.output![0] === name);
+  assert.ok(layers.length > 1);
+  for (let i = 1; i < sums.length; i++) assert.ok(at(sums[i - 1].noise) > at(sums[i].noise), `probe ${i - 1} after probe ${i}`);
 });
 
 test('without labels the metric is agreement; --metric sqnr gives each layer its share of the output noise', () => {

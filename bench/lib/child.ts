@@ -21,7 +21,8 @@ export interface ChildRun {
   stderr: string;
 }
 
-export async function runChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ChildRun> {
+/** opts.okCodes: exit codes that are results, not failures (default [0]; `qtool partial` exits 1 when the budget is missed). */
+export async function runChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; okCodes?: number[] } = {}): Promise<ChildRun> {
   const useTime = existsSync(GNU_TIME);
   const dir = mkdtempSync(join(tmpdir(), 'qtool-bench-'));
   const timeFile = join(dir, 'time.txt');
@@ -45,7 +46,7 @@ export async function runChild(cmd: string, args: string[], opts: { cwd?: string
   const wallSeconds = (performance.now() - t0) / 1000;
   if (poll) clearInterval(poll);
   try {
-    if (code !== 0) {
+    if (code === null || !(opts.okCodes ?? [0]).includes(code)) {
       throw new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
     }
     if (!useTime) return { wallSeconds, maxRssMB: hwmKB / 1024, cpuSeconds: cpuTicks / TICKS_PER_SECOND, stdout, stderr };

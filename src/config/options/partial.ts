@@ -26,7 +26,7 @@ export const PARTIAL_OPTIONS = {
   batchSize: batchSizeOption,
   ...METRIC_OPTIONS,
   maxFloatLayers: {
-    help: '`qtool run` only: needing more float layers than this sends the run on to QAT',
+    help: '`qtool run` only: needing more float layers than this (a group counts all its layers) sends the run on to QAT',
     schema: countSchema,
   },
 } satisfies OptionTable;

@@ -39,12 +39,14 @@ export const sensitivityLayerSchema = z.object({
   rank: z.number().int().positive(),
   /**
    * From one run of the fully quantized model (SQNRs per channel, averaged in dB):
-   * the layer's output against FP32, which accumulates upstream noise, and its
-   * output after its own Q/DQ pairs and int8 weights against a float copy of
-   * the layer fed the same inputs, which ranks.
+   * the layer's output after its own Q/DQ pairs and int8 weights against a
+   * float copy of the layer fed the same inputs, which ranks. Reports of
+   * earlier versions also carry outputSqnrDb (the output against FP32, with
+   * upstream noise), no longer computed: the FP32 copy it took doubled the
+   * proxy's cost for a tie-breaker.
    */
   proxy: z.object({
-    outputSqnrDb: z.number().nullable(),
+    outputSqnrDb: z.number().nullable().optional(),
     localSqnrDb: z.number().nullable(),
     rank: z.number().int().positive(),
   }),

@@ -49,6 +49,18 @@ export function afterPartial(p: PartialOutcome, b: Budget): AfterPartial {
 }
 
 /**
+ * How many of the ranking's first units (layers, or groups of them) fit in
+ * `maxLayers` float layers: partial keeps whole units in float, and
+ * partial.maxFloatLayers counts layers whatever the unit.
+ */
+export function unitsWithin(unitLayers: readonly number[], maxLayers: number): { units: number; layers: number } {
+  let layers = 0;
+  let units = 0;
+  while (units < unitLayers.length && layers + unitLayers[units] <= maxLayers) layers += unitLayers[units++];
+  return { units, layers };
+}
+
+/**
  * The run's model: the earliest stage's that meets the budget, else the one
  * with the lowest drop (the earliest on ties). `eligible` excludes models that break a constraint (too many float layers).
  */

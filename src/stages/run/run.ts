@@ -18,7 +18,7 @@ import type { MetricCommandRecord } from '../../report/schemas/metric-command.js
 import { runReportSchema, type RunReport, type RunStage } from '../../report/schemas/run.js';
 import { fileError } from '../../util/errors.js';
 import { QatInterruptedError, type QatEvent } from '../qat/qat.js';
-import { afterCalibrate, afterPartial, pickFinal, type Budget } from './decide.js';
+import { afterCalibrate, afterPartial, unitsWithin, pickFinal, type Budget } from './decide.js';
 import { StageRunner, type StageName } from './runner.js';
 import { calibrateStage, dataSource, partialStage, qatStage, sensitivityStage, type RunFiles } from './stages.js';
 
@@ -54,7 +54,7 @@ interface BeyondPtq {
 /** Sensitivity, partial and, when partial falls short, QAT. */
 async function beyondPtq(r: StageRunner, f: RunFiles, budget: Budget, why: string, opts: RunOptions): Promise<BeyondPtq> {
   const c = f.config;
-  await r.run(sensitivityStage(f, why));
+  const sens = await r.run(sensitivityStage(f, why));
   const p = await r.run(partialStage(f, 'partial', why));
   const next = afterPartial({ drop: p.result.drop, floatLayers: p.floatLayers.length }, budget);
   if (!next.qat) {
@@ -66,12 +66,16 @@ async function beyondPtq(r: StageRunner, f: RunFiles, budget: Budget, why: strin
     return { partial: p };
   }
   let start: string | undefined = join(f.out, 'partial.json');
-  if (next.startFloatLayers === 0) {
+  // The cap counts layers; partial keeps whole units (groups when sensitivity ranked per group).
+  const sizes = new Map(sens.layers.map((l) => [l.name, l.layers?.length ?? 1]));
+  const fit = unitsWithin(sens.ranking.map((u) => sizes.get(u)!), next.startFloatLayers);
+  if (fit.units === 0) {
     start = undefined;
-  } else if (next.startFloatLayers < p.floatLayers.length) {
+  } else if (fit.layers < p.floatLayers.length) {
     const capped = join(f.out, 'partial-capped');
-    await r.run(partialStage(f, 'partial-capped', `QAT starts from the ${next.startFloatLayers} most sensitive layers in float (partial.maxFloatLayers)`,
-      { outDir: capped, keepFloat: next.startFloatLayers }));
+    const unitsNote = fit.units === fit.layers ? '' : ` (${fit.units} group${fit.units === 1 ? '' : 's'})`;
+    await r.run(partialStage(f, 'partial-capped', `QAT starts from the ${fit.layers} most sensitive layers${unitsNote} in float (partial.maxFloatLayers ${next.startFloatLayers})`,
+      { outDir: capped, keepFloat: fit.units }));
     start = join(capped, 'partial.json');
   }
   const t0 = performance.now();

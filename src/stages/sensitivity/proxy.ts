@@ -1,8 +1,9 @@
-// The cheap sensitivity proxy, from a single run of the fully quantized model
-// (with the FP32 graph alongside it in the same session): per layer, the SQNR
-// of its output against FP32, which accumulates everything upstream, and the
-// SQNR of its own quantization against a float shadow of it fed the same
-// inputs, which ranks. SQNRs are per channel, averaged in dB over channels.
+// The cheap sensitivity proxy, from a single run of the fully quantized model:
+// per layer, the SQNR of its own quantization against a float shadow of it fed
+// the same inputs, which ranks. SQNRs are per channel, averaged in dB over
+// channels. No FP32 copy of the model runs alongside: the SQNR against FP32
+// (which accumulates everything upstream) only broke ties, and doubled the
+// session's weights and work (BERT-base: 4.5x a forward pass, 6 GB).
 import { encodeModel, type Model } from '../../onnx/model.js';
 import { attrInt } from '../../onnx/graph.js';
 import { batchFeeds, batchRanges } from '../../data/batches.js';
@@ -11,14 +12,12 @@ import type { QuantLayer } from '../../quant/quantizable.js';
 import { createSession, ort } from '../../runtime/session.js';
 import { floatRecipeModel, type QuantRecipe } from '../../quant/recipe.js';
 import { ChannelNoise, nsrToDb } from './channel-noise.js';
-import { outputNoiseSums, withFp32Copy, type Comparison } from './probe-graph.js';
+import { outputNoiseSums, withFloatParams } from './probe-graph.js';
 import { addShadowLayers } from './shadow.js';
 
 export interface ProxyLayer {
   name: string;
-  /** The layer's output as the next layer reads it (after its Q/DQ pair) against FP32, dB; null when identical. Includes upstream noise. */
-  outputSqnrDb: number | null;
-  /** The layer's output after its own quantization against its float shadow fed the same inputs, dB. */
+  /** The layer's output after its own quantization against its float shadow fed the same inputs, dB; null when identical. */
   localSqnrDb: number | null;
 }
 
@@ -33,25 +32,22 @@ function outputChannels(l: QuantLayer): number {
   return l.weightDims[l.channelAxis] * (l.opType === 'ConvTranspose' ? attrInt(l.node, 'group', 1) : 1);
 }
 
-export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
-  // FP32 with bias correction's shifts taken out again: the function the quantized layers approximate.
-  const { model, fp32Name } = withFp32Copy(qdq, floatRecipeModel(q));
-  const shadows = addShadowLayers(q, model, fp32Name);
-  const foldedTo = new Map(q.plan.folded.map((f) => [f.from, f.to]));
-  const shape = (l: QuantLayer) => ({ channels: outputChannels(l), channelsLast: l.opType === 'MatMul' });
-  // The output as the next layer reads it (after the layer's Q/DQ pair, a folded Relu/Clip applied by it)
-  // against FP32's. Probing the op's own float output instead would stop ONNX Runtime from fusing
-  // DQ -> MatMul -> Q into an integer kernel: on BERT-base the QDQ half then ran in float with its
-  // weights dequantized every batch, and the proxy took 7x an FP32 pass.
-  const cumulative: Comparison[] = q.plan.layers.map((l, i) => {
-    const o = l.node.output![0];
-    return { ref: fp32Name(foldedTo.get(o) ?? o), test: shadows[i].quantized, ...shape(l) };
-  });
-  const local: Comparison[] = q.plan.layers.map((l, i) => ({ ref: shadows[i].shadow, test: shadows[i].quantized, ...shape(l) }));
-  const sums = outputNoiseSums(model, [...cumulative, ...local]);
-  const noise = sums.map(() => new ChannelNoise());
+/** The quantized model with a float shadow per layer, whose outputs are per-channel [signal, noise] sums, one pair per layer. */
+export function proxyGraph(q: QuantRecipe, qdq: Model): { model: Model; sums: { signal: string; noise: string }[] } {
+  // Float weights and biases with bias correction's shifts taken out again: the function the quantized layers approximate.
+  const fp32 = floatRecipeModel(q);
+  const { model, floatName } = withFloatParams(qdq, fp32, q.plan.layers.flatMap((l) => (l.bias ? [l.weight, l.bias] : [l.weight])));
+  const shadows = addShadowLayers(q, model, floatName);
+  const sums = outputNoiseSums(model, q.plan.layers.map((l, i) => ({
+    ref: shadows[i].shadow, test: shadows[i].quantized, channels: outputChannels(l), channelsLast: l.opType === 'MatMul',
+  })));
+  return { model, sums };
+}
 
-  const session = await createSession(encodeModel(model), `${label} (FP32 and QDQ side by side, with float shadows)`);
+export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Dataset, opts: ProxyOptions): Promise<ProxyLayer[]> {
+  const { model, sums } = proxyGraph(q, qdq);
+  const noise = sums.map(() => new ChannelNoise());
+  const session = await createSession(encodeModel(model), `${label} (INT8 with float shadows)`);
   try {
     const names = sums.flatMap((s) => [s.signal, s.noise]);
     for (const { start, size } of batchRanges(opts.limit, opts.batchSize, ds.fixedBatch)) {
@@ -65,12 +61,7 @@ export async function runProxy(q: QuantRecipe, qdq: Model, label: string, ds: Da
   } finally {
     await session.release();
   }
-  const n = q.plan.layers.length;
-  return q.plan.layers.map((l, i) => ({
-    name: l.name,
-    outputSqnrDb: nsrToDb(noise[i].nsr),
-    localSqnrDb: nsrToDb(noise[n + i].nsr),
-  }));
+  return q.plan.layers.map((l, i) => ({ name: l.name, localSqnrDb: nsrToDb(noise[i].nsr) }));
 }
 
 const nsrOf = (db: number | null): number => (db === null ? 0 : 10 ** (-db / 10));
@@ -78,18 +69,13 @@ const nsrOf = (db: number | null): number => (db === null ? 0 : 10 ** (-db / 10)
 /**
  * The proxy per group: its layers' own noise-to-signal ratios add up (noise
  * from independent quantizers adds to first order, which is what keeping the
- * whole group in float removes); its output SQNR is its noisiest member's.
+ * whole group in float removes).
  */
 export function groupProxy(layers: ProxyLayer[], groups: readonly { name: string; layers: string[] }[]): ProxyLayer[] {
   const byName = new Map(layers.map((l) => [l.name, l]));
   return groups.map((g) => {
     const members = g.layers.map((n) => byName.get(n)!);
     if (members.length === 1) return { ...members[0], name: g.name };
-    const outputs = members.map((m) => m.outputSqnrDb).filter((v): v is number => v !== null);
-    return {
-      name: g.name,
-      localSqnrDb: nsrToDb(members.reduce((s, m) => s + nsrOf(m.localSqnrDb), 0)),
-      outputSqnrDb: outputs.length ? Math.min(...outputs) : null,
-    };
+    return { name: g.name, localSqnrDb: nsrToDb(members.reduce((s, m) => s + nsrOf(m.localSqnrDb), 0)) };
   });
 }

@@ -73,8 +73,8 @@ export function rankLayers(rows: RankInput[]): string[] {
     .map((r) => r.name);
 }
 
-/** The proxy's own ranking: lowest local SQNR (most noise of its own) first, then lowest output SQNR. */
-export function rankByProxy(rows: { name: string; localSqnrDb: number | null; outputSqnrDb: number | null }[]): string[] {
+/** The proxy's own ranking: lowest local SQNR (most noise of its own) first; ties keep the graph's order. */
+export function rankByProxy(rows: { name: string; localSqnrDb: number | null }[]): string[] {
   const k = (v: number | null) => (v === null ? Infinity : v);
-  return [...rows].sort((a, b) => k(a.localSqnrDb) - k(b.localSqnrDb) || k(a.outputSqnrDb) - k(b.outputSqnrDb)).map((r) => r.name);
+  return [...rows].sort((a, b) => k(a.localSqnrDb) - k(b.localSqnrDb)).map((r) => r.name);
 }

@@ -161,7 +161,7 @@ async function sensitivityInto(inputs: SensitivityInputs, opts: SensitivityOptio
       opType: [...new Set(members.map((l) => l.opType))].join('+'),
       params: members.reduce((sum, l) => sum + l.params, 0),
       rank: 1, // set by rankRows
-      proxy: { outputSqnrDb: p.outputSqnrDb, localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(u.name) + 1 },
+      proxy: { localSqnrDb: p.localSqnrDb, rank: proxyRanks.indexOf(u.name) + 1 },
       measured: isMeasured.has(u.name),
       fallback: variantOut(results.get(variantKey({ mode: 'fallback', unit: u }))),
       quantize: variantOut(results.get(variantKey({ mode: 'quantize', unit: u }))),

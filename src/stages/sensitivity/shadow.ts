@@ -30,7 +30,7 @@ function copyNode(n: Node, inputs: string[], output: string): onnx.NodeProto {
 /**
  * Adds a float shadow of every layer to `model`, in place: the fully quantized
  * model (built from q.plan), which must also hold each layer's float weights
- * under the name `floatParam(weight)` (see withFp32Copy).
+ * under the name `floatParam(weight)` (see withFloatParams).
  */
 export function addShadowLayers(q: QuantRecipe, model: Model, floatParam: (name: string) => string): ShadowProbe[] {
   const g = model.graph as onnx.GraphProto;
