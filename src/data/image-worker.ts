@@ -2,9 +2,9 @@
 // and turns pixels into float32, while the main thread runs onnxruntime.
 // Results go back on a MessagePort, buffers transferred, and a shared
 // counter is bumped so that a main thread blocked in Atomics.wait wakes up.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { channelCount, planGeometry, writePixels, type Preprocess, type Size } from './preprocess.js';
+import { channelCount, planGeometry, writePixels, type Geometry, type Preprocess, type Size } from './preprocess.js';
 
 export interface WorkerSetup {
   port: MessagePort;
@@ -39,18 +39,38 @@ function why(e: unknown): { message: string; unreadable: boolean } {
   return { message: String((e as Error)?.message ?? e).split('\n')[0]!.replace(/^Input file /, ''), unreadable: !(e instanceof Misfit) };
 }
 
+/**
+ * The geometry when it does not depend on the image's size: a fixed [height, width] resize, or
+ * neither resize nor crop (the decoded size is then checked against the model's). sharp's
+ * metadata() pass, about a third of the CPU a small image costs, is then skipped.
+ */
+function sizeFreeGeometry(): Geometry | undefined {
+  if (!Array.isArray(p.resize) && (p.resize || p.centerCrop)) return undefined;
+  const g = planGeometry(target, p, target);
+  // A problem is named per image, with the image's size in the message.
+  return typeof g === 'string' ? undefined : g;
+}
+const sizeFree = sizeFreeGeometry();
+
 async function decodeInto(file: string, dst: Float32Array, offset: number): Promise<void> {
-  // The file is read once; its header gives the size the geometry depends on, then the same instance decodes.
-  const img = sharp(await readFile(file));
-  const meta = await img.metadata();
-  const g = planGeometry({ width: meta.width!, height: meta.height! }, p, target);
-  if (typeof g === 'string') throw new Misfit(g);
+  // Read once, synchronously: this thread has nothing else to do, and an async read is four trips to libuv's pool.
+  const img = sharp(readFileSync(file));
+  let g = sizeFree;
+  if (!g) {
+    const meta = await img.metadata();
+    const planned = planGeometry({ width: meta.width!, height: meta.height! }, p, target);
+    if (typeof planned === 'string') throw new Misfit(planned);
+    g = planned;
+  }
   img.removeAlpha();
   if (p.channels === 'gray') img.toColourspace('b-w');
   else img.toColourspace('srgb');
   if (g.resize) img.resize(g.resize.width, g.resize.height, { fit: 'fill', kernel: p.interpolation });
   if (g.crop) img.extract(g.crop);
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (!g.resize && (info.width !== target.width || info.height !== target.height)) {
+    throw new Misfit(planGeometry({ width: info.width, height: info.height }, p, target) as string);
+  }
   const c = channelCount(p);
   if (info.channels !== c) throw new Misfit(`decoded to ${info.channels} channels, expected ${c}`);
   writePixels(dst, offset, data, info.width, g.out, g.pad, p);

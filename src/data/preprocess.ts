@@ -145,17 +145,23 @@ export function writePixels(dst: Float32Array, offset: number, px: Uint8Array, w
   const { height, width: W } = out;
   const mean = p.mean ?? [0];
   const std = p.std ?? [1];
+  const nchw = p.layout === 'nchw';
+  const scale = p.scale;
   for (let k = 0; k < c; k++) {
     const src = p.channels === 'bgr' ? 2 - k : k;
     const m = mean.length === 1 ? mean[0]! : mean[k]!;
     const s = std.length === 1 ? std[0]! : std[k]!;
-    const padValue = (pad * p.scale - m) / s;
+    const padValue = (pad * scale - m) / s;
+    // Where (k, y, x) goes: base + y * rowStep + x * colStep.
+    const base = offset + (nchw ? k * height * W : k);
+    const rowStep = nchw ? W : W * c;
+    const colStep = nchw ? 1 : c;
+    const filled = Math.min(width, W);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < W; x++) {
-        const v = x < width ? (px[(y * width + x) * c + src]! * p.scale - m) / s : padValue;
-        const at = p.layout === 'nchw' ? (k * height + y) * W + x : (y * W + x) * c + k;
-        dst[offset + at] = v;
-      }
+      let at = base + y * rowStep;
+      let from = y * width * c + src;
+      for (let x = 0; x < filled; x++, at += colStep, from += c) dst[at] = (px[from]! * scale - m) / s;
+      for (let x = filled; x < W; x++, at += colStep) dst[at] = padValue;
     }
   }
 }
