@@ -1,10 +1,12 @@
 // The image decoding thread: decodes, resizes and crops with sharp (libvips)
-// and turns pixels into float32, while the main thread runs onnxruntime.
+// (plain PNGs taken as stored: fast-png, png-as-stored.ts) and turns pixels
+// into float32, while the main thread runs onnxruntime.
 // Results go back on a MessagePort, buffers transferred, and a shared
 // counter is bumped so that a main thread blocked in Atomics.wait wakes up.
 import { readFileSync } from 'node:fs';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { channelCount, planGeometry, writePixels, type Geometry, type Preprocess, type Size } from './preprocess.js';
+import { pngAsStored } from './png-as-stored.js';
 
 export interface WorkerSetup {
   port: MessagePort;
@@ -52,9 +54,21 @@ function sizeFreeGeometry(): Geometry | undefined {
 }
 const sizeFree = sizeFreeGeometry();
 
+/** Images are taken as stored (no resize, no crop): a plain PNG then needs no sharp pipeline. */
+const asStored = sizeFree && !sizeFree.resize && !sizeFree.crop ? sizeFree : undefined;
+
 async function decodeInto(file: string, dst: Float32Array, offset: number): Promise<void> {
   // Read once, synchronously: this thread has nothing else to do, and an async read is four trips to libuv's pool.
-  const img = sharp(readFileSync(file));
+  const bytes = readFileSync(file);
+  const plain = asStored && pngAsStored(bytes, p);
+  if (asStored && plain) {
+    if (plain.width !== target.width || plain.height !== target.height) {
+      throw new Misfit(planGeometry({ width: plain.width, height: plain.height }, p, target) as string);
+    }
+    writePixels(dst, offset, plain.data, plain.width, asStored.out, asStored.pad, p);
+    return;
+  }
+  const img = sharp(bytes);
   let g = sizeFree;
   if (!g) {
     const meta = await img.metadata();
