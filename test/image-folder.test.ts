@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { repoPath, runQtool, tempDir } from './lib/helpers.js';
 import { headNpy } from './lib/npy-write.js';
 import { loadDataset, type DataSourceOptions } from '../src/data/dataset.js';
@@ -81,6 +82,20 @@ test('random access (QAT shuffles) gives the same samples as a sequential pass',
     const one = ds.inputs[0]!.rows(i, 1) as Float32Array;
     assert.equal(maxDiff(one, Array.from(seq.subarray(i * 784, (i + 1) * 784))), 0, `sample ${i}`);
   }
+});
+
+test('a process that read an image folder exits on its own: the decoding thread, idle or decoding ahead, does not keep it alive', () => {
+  // Reading the first batch leaves the next one being decoded ahead.
+  const script = `const { loadDataset } = await import(${JSON.stringify(new URL('../src/data/dataset.js', import.meta.url).href)});
+    const ds = loadDataset(${JSON.stringify(DIGITS)}, ${JSON.stringify(MNIST_INPUT)}, { preprocess: ${JSON.stringify(DIGITS_PRE)} });
+    console.log(ds.inputs[0].rows(0, 32).length);`;
+  // A script file, not `node -e`: worker threads inherit the eval flags and would run the script again.
+  const file = join(tempDir('qtool-decoder-exit-'), 'read.mjs');
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.error, undefined, 'the process did not exit within 60 s');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), String(32 * 784));
 });
 
 test('PNG, JPEG and WebP decode to the pixels Pillow decodes', () => {
