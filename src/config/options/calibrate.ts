@@ -39,7 +39,7 @@ export const CALIBRATE_OPTIONS = {
     parse: oneOf(QUANT_TYPES), schema: z.enum(QUANT_TYPES),
   },
   select: {
-    flags: '--select <method>', help: "'best' (needs --eval) or a method id such as percentile-99.99",
+    flags: '--select <method>', help: "'best' (needs --eval or --metric-command; also tries the recipe without each requested pass) or a method id such as percentile-99.99",
     parse: text, schema: z.string().min(1),
   },
   clipActivation: {
